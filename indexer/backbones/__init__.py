@@ -1,0 +1,26 @@
+"""Backbones the Siamese encoder can be built on."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from indexer.backbones.efficientnet_lite import EfficientNetLite0, load_pretrained
+from indexer.backbones.small_cnn import SmallCNN
+from indexer.errors import ModelError
+
+BACKBONES = ("efficientnet_lite0", "small_cnn")
+
+
+def build_backbone(name: str, *, pretrained: bool, in_channels: int = 3) -> nn.Module:
+    """Build a backbone by name; it exposes `out_dim` and returns (B, out_dim) features."""
+    if name == "efficientnet_lite0":
+        model = EfficientNetLite0()
+        return load_pretrained(model) if pretrained else model
+    if name == "small_cnn":
+        if pretrained:
+            raise ModelError("small_cnn has no pretrained weights; train it with `lookalike train`")
+        return SmallCNN(in_channels=in_channels)
+    raise ModelError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
+
+
+__all__ = ["BACKBONES", "EfficientNetLite0", "SmallCNN", "build_backbone"]

@@ -1,0 +1,74 @@
+"""Batch inference: decoded images in, float32 (n, d) unit-norm embeddings out."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from indexer.checkpoint import LoadedModel, load_model
+from indexer.errors import ConfigError
+from indexer.preprocess import to_tensor
+from indexer.settings import Settings
+from indexer.types import Embeddings
+
+
+def resolve_device(name: str) -> torch.device:
+    """Map auto/cpu/cuda to a torch device, preferring CUDA under auto."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("LOOKALIKE_DEVICE=cuda but no CUDA device is available")
+    return torch.device(name)
+
+
+class Embedder:
+    """Runs a loaded encoder on one device; safe to share between threads."""
+
+    def __init__(self, model: LoadedModel, *, device: str = "auto", batch_size: int = 32) -> None:
+        self.device = resolve_device(device)
+        self.encoder = model.encoder.to(self.device).eval()
+        self.version = model.version
+        self.config = model.encoder.config
+        self.dim = model.encoder.dim
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def draft_size(self) -> int:
+        """Smallest side a JPEG may be DCT-downscaled to before resizing."""
+        return self.config.input_size * 2
+
+    def embed(self, images: Sequence[Image.Image]) -> Embeddings:
+        """Embed RGB images; returns float32 (len(images), dim)."""
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        chunks = []
+        for start in range(0, len(images), self.batch_size):
+            batch = torch.stack([to_tensor(im, self.config) for im in images[start : start + self.batch_size]])
+            chunks.append(self._forward(batch))
+        out = np.concatenate(chunks).astype(np.float32, copy=False)
+        assert out.shape == (len(images), self.dim), out.shape
+        return out
+
+    def _forward(self, batch: torch.Tensor) -> Embeddings:
+        with self._lock, torch.inference_mode():
+            emb = self.encoder(batch.to(self.device))  # (B, D)
+        return emb.float().cpu().numpy()
+
+
+_CACHE: dict[tuple[str | None, str, int], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """Load the configured model once per process and reuse it."""
+    key = (settings.model, settings.device, settings.batch_size)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            model = load_model(settings.model)
+            _CACHE[key] = Embedder(model, device=settings.device, batch_size=settings.batch_size)
+        return _CACHE[key]

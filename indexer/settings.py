@@ -1,0 +1,82 @@
+"""The one typed settings object; the only code that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from indexer.errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration shared by the CLI, the web app and the workers."""
+
+    home: Path
+    database_url: str
+    redis_url: str | None = None
+    device: str = "auto"
+    model: str | None = None
+    max_upload_mb: float = 20.0
+    max_pixels: int = 64_000_000
+    api_key: str | None = None
+    batch_size: int = 32
+    max_k: int = 1000
+    sync_interval_s: float = 1.0
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def index_path(self) -> Path:
+        return self.home / "index" / "snapshot.npz"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def embedded(self) -> bool:
+        """True when Celery tasks run in-process (no Redis configured)."""
+        return self.redis_url is None
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from LOOKALIKE_*, DATABASE_URL and REDIS_URL."""
+        env = os.environ if env is None else env
+        home = Path(env.get("LOOKALIKE_HOME", ".lookalike")).expanduser().resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{home / 'lookalike.db'}"
+        device = env.get("LOOKALIKE_DEVICE", "auto").lower()
+        if device not in DEVICES:
+            raise ConfigError(f"LOOKALIKE_DEVICE must be one of {DEVICES}, got {device!r}")
+        return cls(
+            home=home,
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            device=device,
+            model=env.get("LOOKALIKE_MODEL") or None,
+            max_upload_mb=_number(env, "LOOKALIKE_MAX_UPLOAD_MB", 20.0),
+            max_pixels=int(_number(env, "LOOKALIKE_MAX_PIXELS", 64_000_000)),
+            api_key=env.get("LOOKALIKE_API_KEY") or None,
+            batch_size=int(_number(env, "LOOKALIKE_BATCH_SIZE", 32)),
+            max_k=int(_number(env, "LOOKALIKE_MAX_K", 1000)),
+            sync_interval_s=_number(env, "LOOKALIKE_SYNC_INTERVAL_S", 1.0),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value

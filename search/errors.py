@@ -1,0 +1,23 @@
+"""Typed errors of the search layer."""
+
+from __future__ import annotations
+
+from indexer.errors import BadRequestError, LookalikeError
+
+
+class IndexNotReadyError(LookalikeError):
+    status = 503
+    code = "index_not_ready"
+
+
+class NotIndexedError(LookalikeError):
+    status = 409
+    code = "not_indexed"
+
+
+class InvalidKError(BadRequestError):
+    code = "invalid_k"
+
+
+class SnapshotError(LookalikeError):
+    code = "snapshot_error"

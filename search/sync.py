@@ -1,0 +1,212 @@
+"""Keep a process's vector index in step with the catalog database.
+
+The database is the source of truth. At start the index is loaded from its snapshot (or
+rebuilt from the rows when the snapshot is missing, corrupt or of another model), then it
+replays the `index_changes` log incrementally, so adds and deletes made by any process reach
+every search process without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, or_, select
+
+from indexer.db import SessionFactory
+from indexer.models import Image, ImageStatus, IndexChange
+from search.errors import IndexNotReadyError
+from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
+from search.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+REBUILD_BATCH = 5000
+CHANGE_BATCH = 5000
+GAP_TTL_S = 120.0  # longer than any indexing transaction is expected to stay open
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    ready: bool
+    size: int
+    model_version: str
+    last_seq: int
+    error: str | None
+
+
+class IndexSync:
+    """Owns one VectorIndex for one model version and follows the database."""
+
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        *,
+        dim: int,
+        model_version: str,
+        snapshot_path: Path,
+        interval_s: float = 1.0,
+        save_every_s: float = 10.0,
+        use_gpu: bool = False,
+    ) -> None:
+        self.sessions = sessions
+        self.dim = dim
+        self.model_version = model_version
+        self.snapshot_path = snapshot_path
+        self.interval_s = interval_s
+        self.save_every_s = save_every_s
+        self.use_gpu = use_gpu
+        self.index: VectorIndex | None = None
+        self.last_seq = 0
+        self.error: str | None = None
+        self._last_check = 0.0
+        self._last_save = 0.0
+        self._dirty = False
+        self._gaps: dict[int, float] = {}  # unseen seq -> when first missed
+        self._lock = threading.Lock()
+
+    def status(self) -> IndexStatus:
+        index = self.index
+        return IndexStatus(
+            ready=index is not None,
+            size=index.ntotal if index else 0,
+            model_version=self.model_version,
+            last_seq=self.last_seq,
+            error=self.error,
+        )
+
+    def start_background(self) -> threading.Thread:
+        """Load or rebuild in a thread; searches answer 503 until it finishes."""
+        thread = threading.Thread(target=self._load_logged, name="index-load", daemon=True)
+        thread.start()
+        return thread
+
+    def _load_logged(self) -> None:
+        try:
+            self.ensure_ready()
+        except Exception as exc:  # surfaced through status() and 503s
+            log.exception("index load failed")
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def ensure_ready(self) -> VectorIndex:
+        """Load the snapshot or rebuild, then catch up with the change log."""
+        with self._lock:
+            if self.index is None:
+                self._load_or_rebuild()
+        self.catch_up()
+        assert self.index is not None
+        return self.index
+
+    def require_ready(self) -> VectorIndex:
+        """Return the index after a rate-limited sync; raise IndexNotReadyError while loading."""
+        if self.index is None:
+            detail = f" ({self.error})" if self.error else ""
+            raise IndexNotReadyError(f"the index is still loading{detail}")
+        if time.monotonic() - self._last_check >= self.interval_s:
+            self.catch_up()
+        return self.index
+
+    def _load_or_rebuild(self) -> None:
+        loaded = load_snapshot(self.snapshot_path, use_gpu=self.use_gpu)
+        if loaded and loaded[1].model_version == self.model_version and loaded[1].dim == self.dim:
+            self.index, self.last_seq = loaded[0], loaded[1].last_seq
+            log.info("loaded snapshot with %d vectors", self.index.ntotal)
+            return
+        if self.snapshot_path.exists():
+            log.warning("snapshot %s unusable; rebuilding from the database", self.snapshot_path)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Build a fresh index from every indexed row of this model version, then swap it in."""
+        index = VectorIndex(self.dim, use_gpu=self.use_gpu)
+        with self.sessions() as session:
+            last_seq = session.scalar(select(func.coalesce(func.max(IndexChange.seq), 0))) or 0
+            query = (
+                select(Image.id, Image.vector)
+                .where(Image.status == ImageStatus.INDEXED, Image.model_version == self.model_version)
+                .order_by(Image.id)
+                .execution_options(yield_per=REBUILD_BATCH)
+            )
+            for part in session.execute(query).partitions(REBUILD_BATCH):
+                ids, vectors = _unpack(part, self.dim)
+                index.upsert(ids, vectors)
+        self.index, self.last_seq = index, int(last_seq)
+        self.save()
+
+    def catch_up(self) -> int:
+        """Apply logged changes newer than the last one seen; return how many were applied."""
+        if self.index is None:
+            return 0
+        applied = 0
+        with self._lock:
+            self._last_check = time.monotonic()
+            while True:
+                n = self._apply_batch(self.index)
+                applied += n
+                if n < CHANGE_BATCH:
+                    break
+            if applied:
+                self._dirty = True
+            if self._dirty and time.monotonic() - self._last_save >= self.save_every_s:
+                self.save()
+        return applied
+
+    def _apply_batch(self, index: VectorIndex) -> int:
+        """Re-read every image a change names: a change only says "look at this id again"."""
+        with self.sessions() as session:
+            changes = session.execute(
+                select(IndexChange.seq, IndexChange.image_id)
+                .where(or_(IndexChange.seq > self.last_seq, IndexChange.seq.in_(self._gaps)))
+                .order_by(IndexChange.seq)
+                .limit(CHANGE_BATCH)
+            ).all()
+            self._track_gaps([seq for seq, _ in changes])
+            if not changes:
+                return 0
+            touched = {image_id for _, image_id in changes}
+            rows = session.execute(
+                select(Image.id, Image.vector).where(
+                    Image.id.in_(touched),
+                    Image.status == ImageStatus.INDEXED,
+                    Image.model_version == self.model_version,
+                )
+            ).all()
+        index.remove(np.fromiter(touched, dtype=np.int64))
+        ids, vectors = _unpack(rows, self.dim)
+        index.upsert(ids, vectors)
+        self.last_seq = max(self.last_seq, int(changes[-1][0]))
+        return len(changes)
+
+    def _track_gaps(self, seqs: list[int]) -> None:
+        """Remember skipped sequence numbers: a slower transaction may still commit them."""
+        now = time.monotonic()
+        for seq in seqs:
+            self._gaps.pop(seq, None)
+        expected = self.last_seq + 1
+        for seq in sorted(s for s in seqs if s > self.last_seq):
+            for missing in range(expected, seq):
+                self._gaps.setdefault(missing, now)
+            expected = seq + 1
+        self._gaps = {s: t for s, t in self._gaps.items() if now - t < GAP_TTL_S}
+
+    def save(self) -> None:
+        """Write an atomic snapshot of the current index."""
+        index = self.index
+        if index is None:
+            return
+        meta = SnapshotMeta(self.model_version, self.dim, self.last_seq, index.ntotal)
+        save_snapshot(self.snapshot_path, index, meta)
+        self._last_save = time.monotonic()
+        self._dirty = False
+
+
+def _unpack(rows: object, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [(row[0], row[1]) for row in rows if row[1] is not None]  # type: ignore[attr-defined]
+    ids = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
+    if not pairs:
+        return ids, np.zeros((0, dim), dtype=np.float32)
+    vectors = np.frombuffer(b"".join(p[1] for p in pairs), dtype=np.float32).reshape(-1, dim)
+    return ids, vectors

@@ -1,0 +1,148 @@
+"""JSON API under /api/v1: thin views that parse input and call one core function."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from PIL import Image as PILImage
+
+from indexer.catalog import delete_image, get_image
+from indexer.decode import read_bytes
+from indexer.errors import BadRequestError, ImageError, NotFoundError
+from indexer.jobs import job_progress
+from indexer.thumbnail import make_thumbnail
+from search.runtime import Runtime
+from search.uploads import add_image
+from web import serialize
+from web.auth import require_api_key
+from web.health import health_report
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["lookalike"]
+
+
+def _upload(field: str = "image") -> bytes:
+    upload = request.files.get(field)
+    if upload is None:
+        raise BadRequestError(f"send the image as multipart form field {field!r}")
+    return upload.read()
+
+
+def _int_arg(source: Any, name: str, default: int) -> int:
+    raw = source.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise BadRequestError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _metadata_arg() -> dict[str, Any]:
+    raw = request.form.get("metadata")
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadRequestError(f"metadata is not valid JSON: {exc.msg}") from exc
+    if not isinstance(value, dict):
+        raise BadRequestError("metadata must be a JSON object")
+    return value
+
+
+@bp.post("/search")
+def search() -> Response:
+    k = _int_arg(request.form, "k", 10)
+    result = runtime().engine.search_image(_upload(), k=k)
+    return jsonify(serialize.search_result(result))
+
+
+@bp.get("/images/<int:image_id>/similar")
+def similar(image_id: int) -> Response:
+    k = _int_arg(request.args, "k", 10)
+    return jsonify(serialize.search_result(runtime().engine.similar(image_id, k=k)))
+
+
+@bp.post("/images")
+@require_api_key
+def add() -> tuple[Response, int]:
+    uri = request.form.get("uri") or None
+    result = add_image(runtime(), _upload(), uri=uri, metadata=_metadata_arg())
+    body = serialize.image(result.image) | {"created": result.created}
+    return jsonify(body), 201 if result.created else 200
+
+
+@bp.get("/images/<int:image_id>")
+def show(image_id: int) -> Response:
+    with runtime().sessions() as session:
+        return jsonify(serialize.image(get_image(session, image_id)))
+
+
+@bp.delete("/images/<int:image_id>")
+@require_api_key
+def delete(image_id: int) -> Response:
+    rt = runtime()
+    with rt.sessions.begin() as session:
+        row = delete_image(session, image_id)
+        path, uploaded = row.path, row.uri.startswith("upload://")
+    if uploaded and path:
+        Path(path).unlink(missing_ok=True)
+    rt.index_sync.catch_up()
+    return jsonify({"id": image_id, "deleted": True})
+
+
+@bp.get("/images/<int:image_id>/file")
+def file(image_id: int) -> Response:
+    path = _file_path(image_id)
+    return send_file(path, mimetype=_mimetype(path), max_age=3600)
+
+
+@bp.get("/images/<int:image_id>/thumbnail")
+def thumbnail(image_id: int) -> Response:
+    size = min(max(_int_arg(request.args, "size", 256), 16), 1024)
+    settings = runtime().settings
+    data = read_bytes(_file_path(image_id))
+    body = make_thumbnail(data, size=size, max_pixels=settings.max_pixels)
+    response = Response(body, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/jobs/<int:job_id>")
+def job(job_id: int) -> Response:
+    with runtime().sessions() as session:
+        return jsonify(serialize.job(job_progress(session, job_id, with_failures=True)))
+
+
+@bp.get("/health")
+def health() -> tuple[Response, int]:
+    report = health_report(runtime())
+    return jsonify(report), 200 if report["ok"] else 503
+
+
+def _file_path(image_id: int) -> Path:
+    with runtime().sessions() as session:
+        row = get_image(session, image_id)
+        path = Path(row.path or row.uri)
+    if not path.is_file():
+        raise NotFoundError(f"the file of image {image_id} is no longer at {path}")
+    return path
+
+
+def _mimetype(path: Path) -> str:
+    guessed, _ = mimetypes.guess_type(path.name)
+    if guessed:
+        return guessed
+    try:
+        with PILImage.open(path) as image:
+            return PILImage.MIME.get(image.format or "", "application/octet-stream")
+    except (OSError, ImageError):
+        return "application/octet-stream"

@@ -1,0 +1,138 @@
+"""What each `lookalike` subcommand does, given parsed arguments."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from tqdm import tqdm
+
+from indexer.celery_app import QUEUE, make_celery
+from indexer.db import make_session_factory
+from indexer.decode import read_bytes
+from indexer.errors import ConfigError, LookalikeError
+from indexer.indexing import run_index, start_index
+from indexer.jobs import JobProgress
+from indexer.models import Image, Job
+from indexer.settings import Settings
+from search.runtime import build_runtime
+from search.snapshot import load_snapshot
+from web import serialize
+from web.health import health_report
+
+
+def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress: bool) -> int:
+    """Index files and folders; exit 1 when a path or an image failed (the rest is indexed)."""
+    sessions = make_session_factory(settings.database_url)
+    app = make_celery(settings)
+    run = start_index(sessions, paths, chunk_size=chunk_size)
+    for path, reason in run.scan_errors:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    total = sum(len(chunk) for chunk in run.chunks)
+    mode = "in-process" if settings.embedded else f"on Redis queue {QUEUE}"
+    print(f"job {run.job_id}: {total} new images to embed {mode}", file=sys.stderr)
+    bar = tqdm(total=total, unit="img", disable=not progress or total == 0, file=sys.stderr)
+
+    def on_progress(p: JobProgress) -> None:
+        bar.update(p.processed - bar.n)
+        bar.set_postfix(failed=p.failed, dup=p.duplicates)
+
+    result = run_index(app, sessions, run, on_progress=on_progress)
+    bar.close()
+    if settings.embedded and total:
+        build_runtime(settings, load="now").index_sync.save()
+    print(
+        f"added {result.indexed}, duplicates skipped {result.duplicates}, "
+        f"already indexed {result.skipped}, failed {result.failed}"
+    )
+    for uri, reason in result.failures:
+        print(f"failed {uri}: {reason}")
+    return 1 if result.failed or run.scan_errors else 0
+
+
+def search(settings: Settings, images: Sequence[str], *, k: int, as_json: bool) -> int:
+    """Run one search per query image; a bad query is reported and the others still run."""
+    engine = build_runtime(settings, load="now").engine
+    answers: list[dict[str, Any]] = []
+    failed = False
+    for path in images:
+        try:
+            result = engine.search_image(read_bytes(Path(path).expanduser()), k=k)
+            answers.append({"query": path} | serialize.search_result(result))
+        except LookalikeError as exc:
+            failed = True
+            answers.append({"query": path, "error": {"code": exc.code, "message": exc.message}})
+    if as_json:
+        print(json.dumps({"queries": answers}, indent=2))
+    else:
+        for answer in answers:
+            _print_answer(answer)
+    return 1 if failed else 0
+
+
+def _print_answer(answer: dict[str, Any]) -> None:
+    print(f"== {answer['query']}")
+    if "error" in answer:
+        print(f"   error: {answer['error']['message']}")
+        return
+    for rank, hit in enumerate(answer["results"], 1):
+        print(f"{rank:4d}  {hit['score']:.4f}  #{hit['id']:<7d} {hit['uri']}")
+    print(f"   ({answer['took_ms']:.1f} ms)")
+
+
+def serve(settings: Settings, *, host: str, port: int) -> int:
+    from web import create_app
+
+    app = create_app(settings)
+    print(f"Lookalike serving on http://{host}:{port}", file=sys.stderr)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    return 0
+
+
+def worker(settings: Settings, *, concurrency: int, loglevel: str) -> int:
+    if settings.embedded:
+        raise ConfigError("set REDIS_URL to run workers; without it indexing runs in-process")
+    app = make_celery(settings)
+    app.worker_main(
+        ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "-Q", QUEUE]
+    )
+    return 0
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """Catalog counts, recent jobs, snapshot and live health in one report."""
+    runtime = build_runtime(settings, load="now")
+    with runtime.sessions() as session:
+        counts = dict(session.execute(select(Image.status, func.count()).group_by(Image.status)).all())
+        jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(5)).all()
+        recent = [
+            {"id": j.id, "status": j.status, "total": j.total, "source": j.source} for j in jobs
+        ]
+    snapshot = load_snapshot(settings.index_path)
+    return {
+        "home": str(settings.home),
+        "database": runtime.sessions.kw["bind"].url.render_as_string(hide_password=True),
+        "images": counts,
+        "recent_jobs": recent,
+        "snapshot": {"path": str(settings.index_path), "size": snapshot[1].ntotal if snapshot else None},
+        "health": health_report(runtime),
+    }
+
+
+def format_status(report: dict[str, Any]) -> str:
+    health = report["health"]
+    lines = [
+        f"home      {report['home']}",
+        f"database  {report['database']} ({'ok' if health['database']['ok'] else 'DOWN'})",
+        f"broker    {health['broker']['kind']} ({'ok' if health['broker']['ok'] else 'DOWN'})",
+        f"model     {health['index']['model_version']}",
+        f"index     {health['index']['size']} vectors (snapshot: {report['snapshot']['size']})",
+        "images    " + ", ".join(f"{k} {v}" for k, v in sorted(report["images"].items())),
+    ]
+    for job in report["recent_jobs"]:
+        lines.append(f"job {job['id']:<5} {job['status']:<8} {job['total']:>7} images  {job['source']}")
+    return "\n".join(lines)

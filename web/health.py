@@ -1,0 +1,47 @@
+"""Health of the three things search depends on: database, index and broker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from sqlalchemy import text
+
+from search.runtime import Runtime
+
+
+def health_report(rt: Runtime) -> dict[str, Any]:
+    database = _database(rt)
+    status = rt.index_sync.status()
+    index = {
+        "ready": status.ready,
+        "size": status.size,
+        "model_version": status.model_version,
+        "last_seq": status.last_seq,
+        "error": status.error,
+    }
+    broker = _broker(rt)
+    ok = database["ok"] and status.ready and broker["ok"]
+    return {"ok": ok, "database": database, "index": index, "broker": broker}
+
+
+def _database(rt: Runtime) -> dict[str, Any]:
+    url = rt.sessions.kw["bind"].url
+    try:
+        with rt.sessions() as session:
+            session.execute(text("SELECT 1"))
+        return {"ok": True, "backend": url.get_backend_name()}
+    except Exception as exc:
+        return {"ok": False, "backend": url.get_backend_name(), "error": str(exc)}
+
+
+def _broker(rt: Runtime) -> dict[str, Any]:
+    url = rt.settings.redis_url
+    if url is None:
+        return {"ok": True, "kind": "embedded"}
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        client.ping()
+        return {"ok": True, "kind": "redis"}
+    except redis.RedisError as exc:
+        return {"ok": False, "kind": "redis", "error": str(exc)}

@@ -1,0 +1,56 @@
+"""JSON shapes of the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indexer.jobs import JobProgress
+from indexer.models import Image
+from search.engine import SearchResult
+
+
+def search_result(result: SearchResult) -> dict[str, Any]:
+    return {
+        "results": [
+            {
+                "id": hit.id,
+                "uri": hit.uri,
+                "score": hit.score,
+                "distance": hit.distance,
+                "metadata": hit.metadata,
+            }
+            for hit in result.hits
+        ],
+        "took_ms": round(result.took_ms, 3),
+    }
+
+
+def image(row: Image) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "uri": row.uri,
+        "sha256": row.sha256,
+        "size_bytes": row.size_bytes,
+        "width": row.width,
+        "height": row.height,
+        "status": row.status,
+        "error": row.error,
+        "metadata": row.meta or {},
+        "model_version": row.model_version,
+        "duplicate_of": row.duplicate_of,
+        "created_at": row.created_at.isoformat() + "Z",
+    }
+
+
+def job(progress: JobProgress) -> dict[str, Any]:
+    return {
+        "id": progress.id,
+        "status": progress.status,
+        "total": progress.total,
+        "skipped": progress.skipped,
+        "pending": progress.pending,
+        "indexed": progress.indexed,
+        "duplicates": progress.duplicates,
+        "failed": progress.failed,
+        "failures": [{"uri": uri, "reason": reason} for uri, reason in progress.failures],
+    }

@@ -1,0 +1,126 @@
+// Lookalike page: send the query image to the JSON API and render the nearest neighbours.
+(function () {
+  "use strict";
+  const main = document.querySelector("main");
+  const maxBytes = parseFloat(main.dataset.maxUploadMb) * 1024 * 1024;
+  const dropzone = document.getElementById("dropzone");
+  const fileInput = document.getElementById("file-input");
+  const kInput = document.getElementById("k-input");
+  const statusEl = document.getElementById("status");
+  const results = document.getElementById("results");
+  const queryFigure = document.getElementById("query");
+  const queryImage = document.getElementById("query-image");
+  const queryCaption = document.getElementById("query-caption");
+  let lastQuery = null; // {kind: "file", file} or {kind: "id", id, uri}
+
+  function setStatus(text, isError) {
+    statusEl.textContent = text;
+    statusEl.classList.toggle("error", Boolean(isError));
+  }
+
+  function showQuery(src, caption) {
+    queryImage.src = src;
+    queryCaption.textContent = caption;
+    queryFigure.hidden = false;
+  }
+
+  async function readJson(response) {
+    const body = await response.json().catch(() => null);
+    if (!response.ok) {
+      const message = body && body.error ? body.error.message : response.statusText;
+      throw new Error(message + " (HTTP " + response.status + ")");
+    }
+    return body;
+  }
+
+  function k() {
+    const value = parseInt(kInput.value, 10);
+    return Number.isFinite(value) && value > 0 ? value : 12;
+  }
+
+  async function searchFile(file) {
+    if (!file) return;
+    if (file.size > maxBytes) {
+      setStatus("That file is larger than the upload limit.", true);
+      return;
+    }
+    lastQuery = { kind: "file", file: file };
+    showQuery(URL.createObjectURL(file), file.name);
+    const form = new FormData();
+    form.append("image", file);
+    form.append("k", String(k()));
+    setStatus("Searching…");
+    try {
+      render(await readJson(await fetch("api/v1/search", { method: "POST", body: form })));
+    } catch (err) {
+      results.replaceChildren();
+      setStatus(err.message, true);
+    }
+  }
+
+  async function searchById(id, uri) {
+    lastQuery = { kind: "id", id: id, uri: uri };
+    showQuery("api/v1/images/" + id + "/thumbnail?size=512", uri);
+    setStatus("Searching…");
+    try {
+      render(await readJson(await fetch("api/v1/images/" + id + "/similar?k=" + k())));
+    } catch (err) {
+      results.replaceChildren();
+      setStatus(err.message, true);
+    }
+  }
+
+  function render(body) {
+    const items = body.results.map(function (hit, rank) {
+      const li = document.createElement("li");
+      li.className = "result";
+      li.dataset.id = String(hit.id);
+      const button = document.createElement("button");
+      button.type = "button";
+      button.title = "Search by this image";
+      const img = document.createElement("img");
+      img.loading = "lazy";
+      img.alt = hit.uri;
+      img.src = "api/v1/images/" + hit.id + "/thumbnail?size=256";
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      const score = document.createElement("span");
+      score.className = "score";
+      score.textContent = "#" + (rank + 1) + "  " + hit.score.toFixed(3);
+      const uri = document.createElement("span");
+      uri.className = "uri";
+      uri.textContent = hit.uri.split("/").slice(-2).join("/");
+      meta.append(score, uri);
+      button.append(img, meta);
+      button.addEventListener("click", function () { searchById(hit.id, hit.uri); });
+      li.append(button);
+      return li;
+    });
+    results.replaceChildren.apply(results, items);
+    setStatus(body.results.length + " results in " + body.took_ms.toFixed(1) + " ms");
+  }
+
+  fileInput.addEventListener("change", function () { searchFile(fileInput.files[0]); });
+  kInput.addEventListener("change", function () {
+    if (lastQuery && lastQuery.kind === "file") searchFile(lastQuery.file);
+    if (lastQuery && lastQuery.kind === "id") searchById(lastQuery.id, lastQuery.uri);
+  });
+  dropzone.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); fileInput.click(); }
+  });
+  ["dragenter", "dragover"].forEach(function (name) {
+    dropzone.addEventListener(name, function (event) { event.preventDefault(); dropzone.classList.add("over"); });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    dropzone.addEventListener(name, function (event) { event.preventDefault(); dropzone.classList.remove("over"); });
+  });
+  dropzone.addEventListener("drop", function (event) {
+    const file = event.dataTransfer && event.dataTransfer.files[0];
+    if (file) searchFile(file);
+  });
+
+  fetch("api/v1/health").then(function (r) { return r.json(); }).then(function (h) {
+    document.getElementById("health").textContent =
+      h.index.ready ? h.index.size + " images indexed · " + h.index.model_version : "index loading…";
+  }).catch(function () {});
+})();
