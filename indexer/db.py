@@ -1,4 +1,4 @@
-"""Engine and session factory for the catalog database (SQLite by default, PostgreSQL in production)."""
+"""Engine and session factory of the catalog database (SQLite default, PostgreSQL production)."""
 
 from __future__ import annotations
 

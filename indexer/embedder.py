@@ -48,7 +48,9 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         chunks = []
         for start in range(0, len(images), self.batch_size):
-            batch = torch.stack([to_tensor(im, self.config) for im in images[start : start + self.batch_size]])
+            batch = torch.stack(
+                [to_tensor(im, self.config) for im in images[start : start + self.batch_size]]
+            )
             chunks.append(self._forward(batch))
         out = np.concatenate(chunks).astype(np.float32, copy=False)
         assert out.shape == (len(images), self.dim), out.shape

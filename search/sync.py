@@ -126,7 +126,9 @@ class IndexSync:
             last_seq = session.scalar(select(func.coalesce(func.max(IndexChange.seq), 0))) or 0
             query = (
                 select(Image.id, Image.vector)
-                .where(Image.status == ImageStatus.INDEXED, Image.model_version == self.model_version)
+                .where(
+                    Image.status == ImageStatus.INDEXED, Image.model_version == self.model_version
+                )
                 .order_by(Image.id)
                 .execution_options(yield_per=REBUILD_BATCH)
             )

@@ -21,7 +21,9 @@ def gpu_available() -> bool:
 class VectorIndex:
     """Exact inner-product search over L2-normalised vectors, keyed by int64 ids."""
 
-    def __init__(self, dim: int, *, use_gpu: bool = False, index: faiss.Index | None = None) -> None:
+    def __init__(
+        self, dim: int, *, use_gpu: bool = False, index: faiss.Index | None = None
+    ) -> None:
         self.dim = dim
         self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         if self.index.d != dim:

@@ -107,7 +107,9 @@ def status(settings: Settings) -> dict[str, Any]:
     """Catalog counts, recent jobs, snapshot and live health in one report."""
     runtime = build_runtime(settings, load="now")
     with runtime.sessions() as session:
-        counts = dict(session.execute(select(Image.status, func.count()).group_by(Image.status)).all())
+        counts = dict(
+            session.execute(select(Image.status, func.count()).group_by(Image.status)).all()
+        )
         jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(5)).all()
         recent = [
             {"id": j.id, "status": j.status, "total": j.total, "source": j.source} for j in jobs
@@ -118,7 +120,10 @@ def status(settings: Settings) -> dict[str, Any]:
         "database": runtime.sessions.kw["bind"].url.render_as_string(hide_password=True),
         "images": counts,
         "recent_jobs": recent,
-        "snapshot": {"path": str(settings.index_path), "size": snapshot[1].ntotal if snapshot else None},
+        "snapshot": {
+            "path": str(settings.index_path),
+            "size": snapshot[1].ntotal if snapshot else None,
+        },
         "health": health_report(runtime),
     }
 
@@ -134,5 +139,7 @@ def format_status(report: dict[str, Any]) -> str:
         "images    " + ", ".join(f"{k} {v}" for k, v in sorted(report["images"].items())),
     ]
     for job in report["recent_jobs"]:
-        lines.append(f"job {job['id']:<5} {job['status']:<8} {job['total']:>7} images  {job['source']}")
+        lines.append(
+            f"job {job['id']:<5} {job['status']:<8} {job['total']:>7} images  {job['source']}"
+        )
     return "\n".join(lines)

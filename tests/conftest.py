@@ -1,0 +1,131 @@
+"""Shared fixtures: a tiny real encoder checkpoint, generated images, settings, databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from indexer.checkpoint import save_checkpoint
+from indexer.encoder import EncoderConfig, SiameseEncoder
+from indexer.settings import Settings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LOOKALIKE_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+)
+REDIS_TEST_URL = os.environ.get("LOOKALIKE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small-CNN encoder checkpoint with a projection head, seeded (CPU, fast)."""
+    torch.manual_seed(0)
+    config = EncoderConfig(backbone="small_cnn", embedding_dim=32, input_size=64, pretrained=False)
+    encoder = SiameseEncoder(config)
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_checkpoint(path, encoder, version="tiny-test-1")
+    return path
+
+
+def make_image(seed: int, size: tuple[int, int] = (96, 80)) -> Image.Image:
+    """A distinct synthetic picture: coloured background, shapes and noise from `seed`."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", size, tuple(int(c) for c in rng.integers(0, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(4):
+        x0, y0 = int(rng.integers(0, size[0] // 2)), int(rng.integers(0, size[1] // 2))
+        x1 = x0 + int(rng.integers(10, size[0] // 2))
+        y1 = y0 + int(rng.integers(10, size[1] // 2))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.ellipse((x0, y0, x1, y1), fill=colour)
+        else:
+            draw.rectangle((x0, y0, x1, y1), fill=colour)
+    noise = rng.integers(-20, 20, (size[1], size[0], 3))
+    array = np.clip(np.asarray(image, dtype=np.int16) + noise, 0, 255).astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def write_images(folder: Path, seeds: range | list[int], fmt: str = "PNG") -> list[Path]:
+    """Write one generated image per seed into `folder`; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for seed in seeds:
+        path = folder / f"img_{seed:04d}.{'jpg' if fmt == 'JPEG' else fmt.lower()}"
+        make_image(seed).save(path, format=fmt)
+        paths.append(path)
+    return paths
+
+
+def index_folder(settings: Settings, *paths: Path) -> int:
+    """Index paths through the real Celery app of `settings` and wait; return the job id."""
+    from indexer.celery_app import make_celery
+    from indexer.db import make_session_factory
+    from indexer.indexing import run_index, start_index
+
+    sessions = make_session_factory(settings.database_url)
+    run = start_index(sessions, [str(p) for p in paths], chunk_size=5)
+    run_index(make_celery(settings), sessions, run, poll_s=0.2, timeout_s=300)
+    sessions.kw["bind"].dispose()
+    return run.job_id
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """Twelve distinct images (PNG and JPEG) in two sub-folders."""
+    folder = tmp_path / "catalog"
+    write_images(folder / "a", range(0, 6))
+    write_images(folder / "b", range(6, 12), fmt="JPEG")
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, tiny_model_path: Path) -> Settings:
+    """Embedded default (SQLite, in-process tasks) with the tiny model."""
+    return Settings.from_env(
+        {
+            "LOOKALIKE_HOME": str(tmp_path / "home"),
+            "LOOKALIKE_MODEL": str(tiny_model_path),
+            "LOOKALIKE_DEVICE": "cpu",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"lookalike_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each database test runs on SQLite and on PostgreSQL (tables dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'catalog.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    from sqlalchemy import create_engine
+
+    from indexer.models import Base
+
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
