@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from celery import Celery
 
 from indexer.db import SessionFactory
-from indexer.jobs import JobProgress, create_job, job_progress
+from indexer.jobs import JobProgress, create_job, finish_if_complete, job_progress
 from indexer.scan import scan_paths
 
 ProgressCallback = Callable[[JobProgress], None]
@@ -60,13 +60,19 @@ def wait_for_job(
     poll_s: float = 0.5,
     timeout_s: float | None = None,
 ) -> JobProgress:
-    """Poll the database until the job has no pending rows; return its final progress."""
+    """Poll the database until the job has no pending rows; return its final progress.
+
+    The job is marked done here too: a worker does that in a transaction after its last
+    batch commits, so without it the caller could see the job still "running".
+    """
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     while True:
         progress = _progress(sessions, job_id)
         if on_progress:
             on_progress(progress)
         if progress.pending == 0:
+            with sessions.begin() as session:
+                finish_if_complete(session, job_id)
             return _progress(sessions, job_id, with_failures=True)
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"job {job_id} still has {progress.pending} pending images")

@@ -15,11 +15,16 @@ log = logging.getLogger(__name__)
 
 
 def register_tasks(app: Celery) -> None:
-    """Attach the indexing tasks to `app`."""
+    """Attach the indexing tasks to `app`, and to no other app.
+
+    `shared=False`: Celery's default would also register this closure on every app created
+    later in the process, where it could win over that app's own and run with these settings.
+    """
 
     @app.task(
         name="lookalike.embed_images",
         bind=True,
+        shared=False,
         acks_late=True,
         autoretry_for=(OperationalError, ConnectionError, TimeoutError),
         retry_backoff=True,
@@ -27,7 +32,7 @@ def register_tasks(app: Celery) -> None:
         max_retries=8,
     )
     def embed_images_task(self: Task, image_ids: list[int], job_id: int | None = None) -> dict:
-        settings: Settings = app.conf.lookalike_settings
+        settings: Settings = self.app.conf.lookalike_settings
         factory = worker_state.session_factory(settings)
         embedder = worker_state.embedder(settings)
         with factory.begin() as session:

@@ -45,7 +45,7 @@ def load_snapshot(path: Path, *, use_gpu: bool = False) -> tuple[VectorIndex, Sn
         with np.load(path, allow_pickle=False) as data:
             meta = SnapshotMeta(**json.loads(str(data["meta"])))
             index = VectorIndex.from_bytes(data["index"], use_gpu=use_gpu)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile):
+    except (OSError, EOFError, ValueError, KeyError, TypeError, RuntimeError, zipfile.BadZipFile):
         return None
     if index.ntotal != meta.ntotal or index.dim != meta.dim:
         return None
