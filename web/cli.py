@@ -6,13 +6,17 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 from indexer.errors import LookalikeError
 from indexer.settings import Settings
 from web import cli_commands
 
-DEMO_CATALOG = Path(__file__).resolve().parent.parent / "indexer" / "demo_catalog"
+
+def demo_catalog() -> Path:
+    """The bundled Omniglot demo catalog (MIT; see its README for attribution)."""
+    return Path(str(resources.files("indexer") / "demo_catalog"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +80,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report, indent=2) if args.json else cli_commands.format_status(report))
         return 0
     if args.command == "demo":
-        code = cli_commands.index(settings, [str(DEMO_CATALOG)], chunk_size=64, progress=True)
+        code = cli_commands.index(settings, [str(demo_catalog())], chunk_size=64, progress=True)
         return code or cli_commands.serve(settings, host=args.host, port=args.port)
     raise AssertionError(args.command)
 

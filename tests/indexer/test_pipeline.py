@@ -1,4 +1,4 @@
-"""The indexing core on SQLite and PostgreSQL: embed, de-duplicate, fail with reasons, idempotent."""
+"""The indexing core on SQLite and PostgreSQL: embed, de-duplicate, record failures, idempotent."""
 
 from __future__ import annotations
 
