@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.errors import ConfigError
@@ -27,7 +27,6 @@ class Settings:
     batch_size: int = 32
     max_k: int = 1000
     sync_interval_s: float = 1.0
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def index_path(self) -> Path:
@@ -41,9 +40,6 @@ class Settings:
     def embedded(self) -> bool:
         """True when Celery tasks run in-process (no Redis configured)."""
         return self.redis_url is None
-
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
