@@ -33,6 +33,7 @@ chromium:
 
 test: setup services chromium
 	$(BIN)/ruff check .
+	$(BIN)/mypy indexer search web
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import cast
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -48,8 +49,7 @@ def decode_image(data: bytes, *, max_pixels: int, draft_size: int | None = None)
                 image.draft("RGB", (draft_size, draft_size))
             image.seek(0)
             image.load()
-            image = ImageOps.exif_transpose(image) or image
-            return to_rgb(image)
+            return to_rgb(ImageOps.exif_transpose(image) or image)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -76,7 +76,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def _to_8bit(image: Image.Image) -> Image.Image:
     """Scale a 16-bit or float single-channel image into 8-bit grey by its own range."""
     as_float = image.convert("F")
-    low, high = as_float.getextrema()
+    low, high = cast(tuple[float, float], as_float.getextrema())
     span = (high - low) or 1.0
     return as_float.point(lambda v: (v - low) * 255.0 / span).convert("L")
 

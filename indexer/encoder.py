@@ -57,7 +57,7 @@ class SiameseEncoder(nn.Module):
             pretrained=config.pretrained and load_pretrained,
             in_channels=config.channels,
         )
-        feature_dim = int(self.backbone.out_dim)
+        feature_dim = self.backbone.out_dim
         self.head: nn.Module
         if config.embedding_dim is None:
             self.head = nn.Identity()

@@ -7,6 +7,7 @@ and faiss-gpu are present, searches run on a GPU copy refreshed after each chang
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import faiss
 import numpy as np
@@ -25,7 +26,8 @@ class VectorIndex:
         self, dim: int, *, use_gpu: bool = False, index: faiss.Index | None = None
     ) -> None:
         self.dim = dim
-        self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        # faiss's SWIG signatures do not describe its numpy overloads; treat the index as Any.
+        self.index: Any = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         if self.index.d != dim:
             raise ValueError(f"index dimension {self.index.d} != {dim}")
         self.use_gpu = use_gpu and gpu_available()

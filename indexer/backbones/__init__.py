@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from torch import nn
-
+from indexer.backbones.base import Backbone
 from indexer.backbones.efficientnet_lite import EfficientNetLite0, load_pretrained
 from indexer.backbones.small_cnn import SmallCNN
 from indexer.errors import ModelError
@@ -11,7 +10,7 @@ from indexer.errors import ModelError
 BACKBONES = ("efficientnet_lite0", "small_cnn")
 
 
-def build_backbone(name: str, *, pretrained: bool, in_channels: int = 3) -> nn.Module:
+def build_backbone(name: str, *, pretrained: bool, in_channels: int = 3) -> Backbone:
     """Build a backbone by name; it exposes `out_dim` and returns (B, out_dim) features."""
     if name == "efficientnet_lite0":
         model = EfficientNetLite0()
@@ -23,4 +22,4 @@ def build_backbone(name: str, *, pretrained: bool, in_channels: int = 3) -> nn.M
     raise ModelError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
 
 
-__all__ = ["BACKBONES", "EfficientNetLite0", "SmallCNN", "build_backbone"]
+__all__ = ["BACKBONES", "Backbone", "EfficientNetLite0", "SmallCNN", "build_backbone"]

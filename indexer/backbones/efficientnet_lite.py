@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from indexer.backbones.base import Backbone
 from indexer.errors import ModelError
 
 # (repeats, kernel, stride, expand_ratio, out_channels) per stage; Lite0 has no SE and uses ReLU6.
@@ -22,7 +23,11 @@ LITE0_STAGES = (
     (1, 3, 1, 6, 320),
 )
 FEATURE_DIM = 1280
-_BN = {"momentum": 0.01, "eps": 1e-3}
+
+
+def _bn(channels: int) -> nn.BatchNorm2d:
+    """BatchNorm with the TensorFlow-trained statistics' momentum and epsilon."""
+    return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
 
 
 class SamePadConv2d(nn.Conv2d):
@@ -49,13 +54,13 @@ class MBConvBlock(nn.Module):
         self.has_expand = expand != 1
         if self.has_expand:
             self._expand_conv = SamePadConv2d(c_in, hidden, 1, bias=False)
-            self._bn0 = nn.BatchNorm2d(hidden, **_BN)
+            self._bn0 = _bn(hidden)
         self._depthwise_conv = SamePadConv2d(
             hidden, hidden, kernel, stride=stride, groups=hidden, bias=False
         )
-        self._bn1 = nn.BatchNorm2d(hidden, **_BN)
+        self._bn1 = _bn(hidden)
         self._project_conv = SamePadConv2d(hidden, c_out, 1, bias=False)
-        self._bn2 = nn.BatchNorm2d(c_out, **_BN)
+        self._bn2 = _bn(c_out)
         self.residual = stride == 1 and c_in == c_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,15 +72,13 @@ class MBConvBlock(nn.Module):
         return y + x if self.residual else y
 
 
-class EfficientNetLite0(nn.Module):
+class EfficientNetLite0(Backbone):
     """Backbone returning globally average-pooled 1280-d features, shape (B, 1280)."""
 
-    out_dim = FEATURE_DIM
-
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(out_dim=FEATURE_DIM)
         self._conv_stem = SamePadConv2d(3, 32, 3, stride=2, bias=False)
-        self._bn0 = nn.BatchNorm2d(32, **_BN)
+        self._bn0 = _bn(32)
         blocks: list[nn.Module] = []
         c_in = 32
         for repeats, kernel, stride, expand, c_out in LITE0_STAGES:
@@ -84,7 +87,7 @@ class EfficientNetLite0(nn.Module):
                 c_in = c_out
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = SamePadConv2d(c_in, FEATURE_DIM, 1, bias=False)
-        self._bn1 = nn.BatchNorm2d(FEATURE_DIM, **_BN)
+        self._bn1 = _bn(FEATURE_DIM)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu6(self._bn0(self._conv_stem(x)))  # (B, 32, H/2, W/2)

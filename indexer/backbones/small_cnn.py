@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from indexer.backbones.base import Backbone
+
 
 def _stage(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(
@@ -15,12 +17,11 @@ def _stage(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
-class SmallCNN(nn.Module):
+class SmallCNN(Backbone):
     """Four conv stages and global average pooling; (B, C, H, W) -> (B, width * 8)."""
 
     def __init__(self, in_channels: int = 3, width: int = 16) -> None:
-        super().__init__()
-        self.out_dim = width * 8
+        super().__init__(out_dim=width * 8)
         self.features = nn.Sequential(
             _stage(in_channels, width),
             _stage(width, width * 2),

@@ -12,7 +12,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from indexer.models import Image
-from search.runtime import Runtime
+from indexer.settings import Settings
+from search.runtime import Runtime, build_runtime
 from tests.conftest import make_image
 from web import create_app
 
@@ -178,3 +179,15 @@ def test_unknown_routes_and_ids_are_json_404(client: FlaskClient) -> None:
 def test_page_renders_the_upload_form(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     assert 'id="file-input"' in html and 'id="dropzone"' in html and "app.js" in html
+
+
+def test_searches_answer_503_until_the_index_is_loaded(settings: Settings) -> None:
+    cold = build_runtime(settings, load="lazy")
+    client = create_app(runtime=cold).test_client()
+    status, body = search(client, png_bytes(1))
+    assert (status, body["error"]["code"]) == (503, "index_not_ready")
+    health = client.get("/api/v1/health")
+    assert health.status_code == 503 and health.get_json()["index"]["ready"] is False
+    cold.index_sync.ensure_ready()
+    assert search(client, png_bytes(1))[0] == 200
+    assert client.get("/api/v1/health").status_code == 200
