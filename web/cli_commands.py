@@ -1,10 +1,12 @@
-"""What each `lookalike` subcommand does, given parsed arguments."""
+"""The catalog commands: index, search, serve, worker, status, demo."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,58 @@ from search.runtime import build_runtime
 from search.snapshot import load_snapshot
 from web import serialize
 from web.health import health_report
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the catalog subcommands to the `lookalike` parser."""
+    p = sub.add_parser("index", help="index image files and folders (recursive)")
+    p.add_argument("paths", nargs="+", help="image files or folders")
+    p.add_argument("--chunk-size", type=int, default=64, help="images per Celery task")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(
+        handler=lambda a, s: index(s, a.paths, chunk_size=a.chunk_size, progress=not a.no_progress)
+    )
+
+    p = sub.add_parser("search", help="find catalog images similar to query images")
+    p.add_argument("images", nargs="+", help="query image files")
+    p.add_argument("-k", type=int, default=10, help="results per query (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=lambda a, s: search(s, a.images, k=a.k, as_json=a.json))
+
+    p = sub.add_parser("serve", help="serve the page and JSON API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.set_defaults(handler=lambda a, s: serve(s, host=a.host, port=a.port))
+
+    p = sub.add_parser("worker", help="run a Celery worker (needs REDIS_URL)")
+    p.add_argument("--concurrency", "-c", type=int, default=1)
+    p.add_argument("--loglevel", default="INFO")
+    p.set_defaults(handler=lambda a, s: worker(s, concurrency=a.concurrency, loglevel=a.loglevel))
+
+    p = sub.add_parser("status", help="show catalog, index and broker status")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=_status_command)
+
+    p = sub.add_parser("demo", help="index the bundled demo catalog and serve it")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.set_defaults(handler=lambda a, s: demo(s, host=a.host, port=a.port))
+
+
+def demo_catalog() -> Path:
+    """The bundled Omniglot demo catalog (MIT; see its README for attribution)."""
+    return Path(str(resources.files("indexer") / "demo_catalog"))
+
+
+def demo(settings: Settings, *, host: str, port: int) -> int:
+    code = index(settings, [str(demo_catalog())], chunk_size=64, progress=True)
+    return code or serve(settings, host=host, port=port)
+
+
+def _status_command(args: argparse.Namespace, settings: Settings) -> int:
+    report = status(settings)
+    print(json.dumps(report, indent=2) if args.json else format_status(report))
+    return 0
 
 
 def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress: bool) -> int:

@@ -9,7 +9,8 @@ import pytest
 
 from indexer.scan import scan_paths
 from indexer.settings import Settings
-from web.cli import demo_catalog, main
+from web.cli import main
+from web.cli_commands import demo_catalog
 
 
 @pytest.fixture

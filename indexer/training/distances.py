@@ -1,0 +1,50 @@
+"""The distances Lookalike supports, as similarities where higher is closer.
+
+Every part of the product reports a `score` that is a similarity (higher = closer) and a
+`distance` (lower = closer); this module is the one place that maps between them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import torch
+
+DistanceName = Literal["cosine", "euclidean", "manhattan"]
+DISTANCES: tuple[DistanceName, ...] = ("cosine", "euclidean", "manhattan")
+
+
+def check_distance(name: str) -> DistanceName:
+    if name not in DISTANCES:
+        raise ValueError(f"distance must be one of {DISTANCES}, got {name!r}")
+    return name  # type: ignore[return-value]
+
+
+def pairwise_distances(a: torch.Tensor, b: torch.Tensor, kind: DistanceName) -> torch.Tensor:
+    """Distances between rows: (n, d) x (m, d) -> (n, m); lower is closer."""
+    if kind == "cosine":
+        return 1.0 - a @ b.T
+    if kind == "euclidean":
+        return torch.cdist(a, b, p=2.0)
+    return torch.cdist(a, b, p=1.0)
+
+
+def pairwise_distances_np(a: np.ndarray, b: np.ndarray, kind: DistanceName) -> np.ndarray:
+    """numpy twin of `pairwise_distances`; float32 (n, m)."""
+    ta, tb = torch.from_numpy(np.ascontiguousarray(a)), torch.from_numpy(np.ascontiguousarray(b))
+    return pairwise_distances(ta.float(), tb.float(), kind).numpy()
+
+
+def to_similarity(distance: np.ndarray | float, kind: DistanceName) -> np.ndarray | float:
+    """Similarity, higher is closer: cosine similarity, or 1 / (1 + distance) otherwise."""
+    if kind == "cosine":
+        return 1.0 - distance
+    return 1.0 / (1.0 + distance)
+
+
+def to_distance(similarity: np.ndarray | float, kind: DistanceName) -> np.ndarray | float:
+    """Inverse of `to_similarity`."""
+    if kind == "cosine":
+        return 1.0 - similarity
+    return 1.0 / similarity - 1.0
