@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indexer.errors import NotFoundError
-from indexer.models import ChangeOp, Image, ImageStatus, IndexChange
+from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
 
 
 def get_image(session: Session, image_id: int) -> Image:
@@ -63,3 +63,9 @@ def delete_image(session: Session, image_id: int) -> Image:
     session.add(IndexChange(image_id=image_id, op=ChangeOp.DELETE))
     session.flush()
     return image
+
+
+def embedding_versions(session: Session, image_id: int) -> list[str]:
+    """The model versions that hold a vector of this image."""
+    query = select(Embedding.model_version).where(Embedding.image_id == image_id)
+    return sorted(session.scalars(query))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from PIL import Image
 
-from indexer.checkpoint import LoadedModel, load_model
-from indexer.errors import ConfigError
+from indexer.checkpoint import LoadedModel
+from indexer.errors import ConfigError, ModelError
 from indexer.preprocess import to_tensor
 from indexer.settings import Settings
 from indexer.types import Embeddings
@@ -62,15 +62,17 @@ class Embedder:
         return emb.float().cpu().numpy()
 
 
-_CACHE: dict[tuple[str | None, str, int], Embedder] = {}
+_CACHE: dict[tuple[str, str, int], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def get_embedder(settings: Settings) -> Embedder:
-    """Load the configured model once per process and reuse it."""
-    key = (settings.model, settings.device, settings.batch_size)
+def cached_embedder(settings: Settings, version: str, load: Callable[[], LoadedModel]) -> Embedder:
+    """One Embedder per model version and process; `load` runs only on the first request."""
+    key = (version, settings.device, settings.batch_size)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            model = load_model(settings.model)
+            model = load()
+            if model.version != version:
+                raise ModelError(f"loaded model {model.version}, expected {version}")
             _CACHE[key] = Embedder(model, device=settings.device, batch_size=settings.batch_size)
         return _CACHE[key]

@@ -51,8 +51,6 @@ class Image(Base):
     status: Mapped[str] = mapped_column(String(16), default=ImageStatus.PENDING, index=True)
     error: Mapped[str | None] = mapped_column(Text)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
-    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
-    model_version: Mapped[str | None] = mapped_column(String(128), index=True)
     duplicate_of: Mapped[int | None] = mapped_column(Id)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -61,12 +59,76 @@ class Image(Base):
     __table_args__ = (Index("ix_images_job_status", "job_id", "status"),)
 
 
+class Embedding(Base):
+    """One image's vector under one model version; several versions coexist during a reindex."""
+
+    __tablename__ = "embeddings"
+
+    image_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_version: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelStatus(enum.StrEnum):
+    BUILDING = "building"  # being reindexed; not yet answering searches
+    SERVING = "serving"
+    RETIRED = "retired"
+
+
+class Model(Base):
+    """An encoder version known to the catalog; exactly one is serving once any exists.
+
+    The checkpoint bytes live here so workers on any machine can load the same model;
+    None means the built-in pretrained default.
+    """
+
+    __tablename__ = "models"
+
+    version: Mapped[str] = mapped_column(String(128), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=ModelStatus.BUILDING, index=True)
+    source: Mapped[str | None] = mapped_column(Text)
+    checkpoint: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    serving_since: Mapped[datetime | None] = mapped_column()
+
+
+class Feedback(Base):
+    """A user's mark on one search result: right (same) or wrong for the query image."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    query_image_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("images.id", ondelete="CASCADE")
+    )
+    query_path: Mapped[str | None] = mapped_column(String(4096))
+    result_image_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("images.id", ondelete="CASCADE"), index=True
+    )
+    same: Mapped[bool] = mapped_column()
+    model_version: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobKind(enum.StrEnum):
+    INDEX = "index"
+    REINDEX = "reindex"
+
+
 class Job(Base):
-    """A bulk indexing run; its progress is counted from the images that name it."""
+    """A bulk run. Index jobs count progress from the images that name them; reindex jobs
+    from the embeddings of their target model version."""
 
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.INDEX)
+    model_version: Mapped[str | None] = mapped_column(String(128))
     source: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -89,4 +151,5 @@ class IndexChange(Base):
     seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     image_id: Mapped[int] = mapped_column(Id, index=True)
     op: Mapped[str] = mapped_column(String(8))
+    model_version: Mapped[str | None] = mapped_column(String(128))  # None: every version
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

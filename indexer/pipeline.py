@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from indexer.decode import decode_image, read_bytes
 from indexer.embedder import Embedder
 from indexer.errors import ImageError
-from indexer.models import ChangeOp, Image, ImageStatus, IndexChange
+from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
 
 
 @dataclass
@@ -26,12 +27,13 @@ class BatchReport:
 
 
 def embed_images(
-    session: Session, embedder: Embedder, image_ids: list[int], *, max_pixels: int
+    session: Session, embedders: Sequence[Embedder], image_ids: list[int], *, max_pixels: int
 ) -> BatchReport:
-    """Index the pending rows among `image_ids`; idempotent, so a redelivered batch is harmless.
+    """Index the pending rows among `image_ids` with every given model (serving first).
 
-    Permanent problems (unreadable or undecodable files) mark the row failed with the reason;
-    anything else raises, leaving the rows pending for a retry.
+    Idempotent, so a redelivered batch is harmless. Permanent problems (unreadable or
+    undecodable files) mark the row failed with the reason; anything else raises, leaving
+    the rows pending for a retry.
     """
     report = BatchReport()
     rows = session.scalars(
@@ -41,34 +43,72 @@ def embed_images(
     ).all()
     decoded: list[tuple[Image, PILImage.Image]] = []
     for row in rows:
-        image = _prepare(session, row, embedder, max_pixels, report)
+        image = _prepare(session, row, embedders[0].draft_size, max_pixels, report)
         if image is not None:
             decoded.append((row, image))
-    vectors = embedder.embed([image for _, image in decoded])  # (n, D)
-    for (row, _), vector in zip(decoded, vectors, strict=True):
-        store_vector(session, row, vector, embedder.version)
+    for embedder in embedders:
+        _embed_and_store(session, embedder, decoded)
+    for row, _ in decoded:
+        row.status, row.error = ImageStatus.INDEXED, None
         report.indexed.append(row.id)
     session.flush()
     return report
 
 
-def store_vector(session: Session, row: Image, vector: np.ndarray, version: str) -> None:
-    """Attach a vector to a row and log the upsert for the search processes."""
-    row.vector = np.asarray(vector, dtype=np.float32).tobytes()
-    row.model_version = version
-    row.status = ImageStatus.INDEXED
-    row.error = None
-    session.add(IndexChange(image_id=row.id, op=ChangeOp.UPSERT))
+def embed_for_version(
+    session: Session, embedder: Embedder, image_ids: list[int], *, max_pixels: int
+) -> BatchReport:
+    """Add `embedder`'s vectors to indexed rows that lack them (a reindex); idempotent."""
+    report = BatchReport()
+    have = set(
+        session.scalars(
+            select(Embedding.image_id).where(
+                Embedding.image_id.in_(image_ids), Embedding.model_version == embedder.version
+            )
+        )
+    )
+    rows = session.scalars(
+        select(Image).where(Image.id.in_(image_ids), Image.status == ImageStatus.INDEXED)
+    ).all()
+    decoded = []
+    for row in (r for r in rows if r.id not in have):
+        try:
+            data = read_bytes(Path(row.path or row.uri))
+            image = decode_image(data, max_pixels=max_pixels, draft_size=embedder.draft_size)
+            decoded.append((row, image))
+        except ImageError as exc:
+            row.status, row.error = ImageStatus.FAILED, f"reindex: {exc.message}"
+            session.add(IndexChange(image_id=row.id, op=ChangeOp.DELETE))
+            report.failed.append((row.id, row.error))
+    _embed_and_store(session, embedder, decoded)
+    report.indexed.extend(row.id for row, _ in decoded)
+    session.flush()
+    return report
+
+
+def _embed_and_store(
+    session: Session, embedder: Embedder, decoded: list[tuple[Image, PILImage.Image]]
+) -> None:
+    vectors = embedder.embed([image for _, image in decoded])  # (n, D)
+    for (row, _), vector in zip(decoded, vectors, strict=True):
+        store_vector(session, row.id, vector, embedder.version)
+
+
+def store_vector(session: Session, image_id: int, vector: np.ndarray, version: str) -> None:
+    """Save one image's vector for one model and log the upsert for the search processes."""
+    blob = np.asarray(vector, dtype=np.float32).tobytes()
+    session.merge(Embedding(image_id=image_id, model_version=version, vector=blob))
+    session.add(IndexChange(image_id=image_id, op=ChangeOp.UPSERT, model_version=version))
 
 
 def _prepare(
-    session: Session, row: Image, embedder: Embedder, max_pixels: int, report: BatchReport
+    session: Session, row: Image, draft_size: int, max_pixels: int, report: BatchReport
 ) -> PILImage.Image | None:
     try:
         data = read_bytes(Path(row.path or row.uri))
         row.sha256 = hashlib.sha256(data).hexdigest()
         row.size_bytes = len(data)
-        image = decode_image(data, max_pixels=max_pixels, draft_size=embedder.draft_size)
+        image = decode_image(data, max_pixels=max_pixels, draft_size=draft_size)
     except ImageError as exc:
         row.status, row.error = ImageStatus.FAILED, exc.message
         report.failed.append((row.id, exc.message))

@@ -29,8 +29,9 @@ class Settings:
     sync_interval_s: float = 1.0
 
     @property
-    def index_path(self) -> Path:
-        return self.home / "index" / "snapshot.npz"
+    def index_dir(self) -> Path:
+        """Where index snapshots live, one file per model version."""
+        return self.home / "index"
 
     @property
     def upload_dir(self) -> Path:

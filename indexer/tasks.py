@@ -3,51 +3,64 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
-from indexer import jobs, worker_state
-from indexer.pipeline import embed_images
+from indexer import jobs, resources
+from indexer.pipeline import BatchReport, embed_for_version, embed_images
 from indexer.settings import Settings
 
 log = logging.getLogger(__name__)
 
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    # Celery's default (shared=True) would also register these closures on every app created
+    # later in the process, where they could win over that app's own and use these settings.
+    "shared": False,
+    "acks_late": True,
+    "autoretry_for": (OperationalError, ConnectionError, TimeoutError),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 8,
+}
+
 
 def register_tasks(app: Celery) -> None:
-    """Attach the indexing tasks to `app`, and to no other app.
+    """Attach the indexing tasks to `app`, and to no other app."""
 
-    `shared=False`: Celery's default would also register this closure on every app created
-    later in the process, where it could win over that app's own and run with these settings.
-    """
-
-    @app.task(
-        name="lookalike.embed_images",
-        bind=True,
-        shared=False,
-        acks_late=True,
-        autoretry_for=(OperationalError, ConnectionError, TimeoutError),
-        retry_backoff=True,
-        retry_backoff_max=60,
-        max_retries=8,
-    )
+    @app.task(name="lookalike.embed_images", **TASK_OPTIONS)
     def embed_images_task(self: Task, image_ids: list[int], job_id: int | None = None) -> dict:
         settings: Settings = self.app.conf.lookalike_settings
-        factory = worker_state.session_factory(settings)
-        embedder = worker_state.embedder(settings)
+        factory = resources.session_factory(settings)
+        embedders = resources.active_embedders(settings, factory)
         with factory.begin() as session:
-            report = embed_images(session, embedder, image_ids, max_pixels=settings.max_pixels)
+            report = embed_images(session, embedders, image_ids, max_pixels=settings.max_pixels)
         if job_id is not None:
             with factory.begin() as session:
                 jobs.finish_if_complete(session, job_id)
-        log.info(
-            "embedded %d, duplicates %d, failed %d",
-            len(report.indexed),
-            len(report.duplicates),
-            len(report.failed),
-        )
-        return {
-            "indexed": len(report.indexed),
-            "duplicates": len(report.duplicates),
-            "failed": len(report.failed),
-        }
+        return _summary(report)
+
+    @app.task(name="lookalike.reindex_images", **TASK_OPTIONS)
+    def reindex_images_task(self: Task, image_ids: list[int], version: str) -> dict:
+        settings: Settings = self.app.conf.lookalike_settings
+        factory = resources.session_factory(settings)
+        embedder = resources.embedder_for(settings, factory, version)
+        with factory.begin() as session:
+            report = embed_for_version(session, embedder, image_ids, max_pixels=settings.max_pixels)
+        return _summary(report)
+
+
+def _summary(report: BatchReport) -> dict[str, int]:
+    log.info(
+        "embedded %d, duplicates %d, failed %d",
+        len(report.indexed),
+        len(report.duplicates),
+        len(report.failed),
+    )
+    return {
+        "indexed": len(report.indexed),
+        "duplicates": len(report.duplicates),
+        "failed": len(report.failed),
+    }

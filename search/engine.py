@@ -12,11 +12,10 @@ from sqlalchemy import select
 from indexer.catalog import get_image
 from indexer.db import SessionFactory
 from indexer.decode import decode_image
-from indexer.embedder import Embedder
-from indexer.models import Image, ImageStatus
+from indexer.models import Embedding, Image, ImageStatus
 from indexer.types import Embeddings
 from search.errors import InvalidKError, NotIndexedError
-from search.sync import IndexSync
+from search.serving import Serving, ServingState
 
 
 @dataclass(frozen=True)
@@ -39,16 +38,14 @@ class QueryEngine:
 
     def __init__(
         self,
-        embedder: Embedder,
+        serving: ServingState,
         sessions: SessionFactory,
-        index_sync: IndexSync,
         *,
         max_k: int = 1000,
         max_pixels: int = 64_000_000,
     ) -> None:
-        self.embedder = embedder
+        self.serving = serving
         self.sessions = sessions
-        self.index_sync = index_sync
         self.max_k = max_k
         self.max_pixels = max_pixels
 
@@ -57,41 +54,45 @@ class QueryEngine:
             raise InvalidKError(f"k must be between 1 and {self.max_k}, got {k}")
         return k
 
-    def embed_bytes(self, data: bytes) -> Embeddings:
-        image = decode_image(data, max_pixels=self.max_pixels, draft_size=self.embedder.draft_size)
-        return self.embedder.embed([image])  # (1, D)
+    def embed_bytes(self, data: bytes, serving: Serving | None = None) -> Embeddings:
+        embedder = (serving or self.serving.current()).embedder
+        image = decode_image(data, max_pixels=self.max_pixels, draft_size=embedder.draft_size)
+        return embedder.embed([image])  # (1, D)
 
     def search_image(self, data: bytes, *, k: int = 10) -> SearchResult:
         """Search by the bytes of an uploaded image."""
         start = time.perf_counter()
         self.check_k(k)
-        vector = self.embed_bytes(data)
-        hits = self.search_vectors(vector, k=k)[0]
+        serving = self.serving.current()  # one model for both the query and the index
+        vector = self.embed_bytes(data, serving)
+        hits = self.search_vectors(vector, k=k, serving=serving)[0]
         return SearchResult(hits, _ms_since(start))
 
     def similar(self, image_id: int, *, k: int = 10) -> SearchResult:
         """Search by an indexed catalog image, leaving the image itself out."""
         start = time.perf_counter()
         self.check_k(k)
-        vector = self.stored_vector(image_id)
-        hits = [hit for hit in self.search_vectors(vector, k=k + 1)[0] if hit.id != image_id]
-        return SearchResult(hits[:k], _ms_since(start))
+        serving = self.serving.current()
+        vector = self.stored_vector(image_id, serving.version)
+        hits = self.search_vectors(vector, k=k + 1, serving=serving)[0]
+        return SearchResult([h for h in hits if h.id != image_id][:k], _ms_since(start))
 
-    def stored_vector(self, image_id: int) -> Embeddings:
+    def stored_vector(self, image_id: int, version: str) -> Embeddings:
+        """The catalog's vector of an indexed image under `version`, shape (1, D)."""
         with self.sessions() as session:
             row = get_image(session, image_id)
-            if row.status != ImageStatus.INDEXED or row.vector is None:
+            if row.status != ImageStatus.INDEXED:
                 raise NotIndexedError(f"image {image_id} is {row.status}, not indexed")
-            if row.model_version != self.embedder.version:
-                raise NotIndexedError(
-                    f"image {image_id} was embedded by {row.model_version}, "
-                    f"not the serving model {self.embedder.version}"
-                )
-            return np.frombuffer(row.vector, dtype=np.float32)[None, :]  # (1, D)
+            embedding = session.get(Embedding, (image_id, version))
+            if embedding is None:
+                raise NotIndexedError(f"image {image_id} has no vector of model {version} yet")
+            return np.frombuffer(embedding.vector, dtype=np.float32)[None, :]  # (1, D)
 
-    def search_vectors(self, vectors: Embeddings, *, k: int) -> list[list[Hit]]:
+    def search_vectors(
+        self, vectors: Embeddings, *, k: int, serving: Serving | None = None
+    ) -> list[list[Hit]]:
         """Nearest catalog rows for each query vector (n, D), best first."""
-        index = self.index_sync.require_ready()
+        index = (serving or self.serving.current()).index_sync.require_ready()
         scores, ids = index.search(vectors, k)  # (n, k), (n, k)
         rows = self._rows({int(i) for i in ids.ravel() if i >= 0})
         return [

@@ -1,4 +1,4 @@
-"""Composition root: build the database, encoder, index and engine from one Settings."""
+"""Composition root: build the database, serving model, index and engine from one Settings."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from celery import Celery
 
 from indexer.celery_app import make_celery
 from indexer.db import SessionFactory, make_session_factory
-from indexer.embedder import Embedder, get_embedder
+from indexer.embedder import Embedder
 from indexer.settings import Settings
 from search.engine import QueryEngine
+from search.serving import ServingState
 from search.sync import IndexSync
 
 
@@ -18,31 +19,22 @@ from search.sync import IndexSync
 class Runtime:
     settings: Settings
     sessions: SessionFactory
-    embedder: Embedder
-    index_sync: IndexSync
+    serving: ServingState
     engine: QueryEngine
     celery: Celery
 
+    @property
+    def embedder(self) -> Embedder:
+        return self.serving.current().embedder
 
-def build_runtime(
-    settings: Settings, *, embedder: Embedder | None = None, load: str = "now"
-) -> Runtime:
+    @property
+    def index_sync(self) -> IndexSync:
+        return self.serving.current().index_sync
+
+
+def build_runtime(settings: Settings, *, load: str = "now") -> Runtime:
     """Wire everything; `load` is "now" (block until the index is ready), "background" or "lazy"."""
     sessions = make_session_factory(settings.database_url)
-    embedder = embedder or get_embedder(settings)
-    index_sync = IndexSync(
-        sessions,
-        dim=embedder.dim,
-        model_version=embedder.version,
-        snapshot_path=settings.index_path,
-        interval_s=settings.sync_interval_s,
-        use_gpu=embedder.device.type == "cuda",
-    )
-    if load == "now":
-        index_sync.ensure_ready()
-    elif load == "background":
-        index_sync.start_background()
-    engine = QueryEngine(
-        embedder, sessions, index_sync, max_k=settings.max_k, max_pixels=settings.max_pixels
-    )
-    return Runtime(settings, sessions, embedder, index_sync, engine, make_celery(settings))
+    serving = ServingState(settings, sessions, load=load)
+    engine = QueryEngine(serving, sessions, max_k=settings.max_k, max_pixels=settings.max_pixels)
+    return Runtime(settings, sessions, serving, engine, make_celery(settings))

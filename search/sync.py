@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from indexer.db import SessionFactory
-from indexer.models import Image, ImageStatus, IndexChange
+from indexer.models import Embedding, Image, ImageStatus, IndexChange
 from search.errors import IndexNotReadyError
 from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
 from search.vector_index import VectorIndex
@@ -125,11 +125,8 @@ class IndexSync:
         with self.sessions() as session:
             last_seq = session.scalar(select(func.coalesce(func.max(IndexChange.seq), 0))) or 0
             query = (
-                select(Image.id, Image.vector)
-                .where(
-                    Image.status == ImageStatus.INDEXED, Image.model_version == self.model_version
-                )
-                .order_by(Image.id)
+                self._vectors()
+                .order_by(Embedding.image_id)
                 .execution_options(yield_per=REBUILD_BATCH)
             )
             for part in session.execute(query).partitions(REBUILD_BATCH):
@@ -160,22 +157,16 @@ class IndexSync:
         """Re-read every image a change names: a change only says "look at this id again"."""
         with self.sessions() as session:
             changes = session.execute(
-                select(IndexChange.seq, IndexChange.image_id)
+                select(IndexChange.seq, IndexChange.image_id, IndexChange.model_version)
                 .where(or_(IndexChange.seq > self.last_seq, IndexChange.seq.in_(self._gaps)))
                 .order_by(IndexChange.seq)
                 .limit(CHANGE_BATCH)
             ).all()
-            self._track_gaps([seq for seq, _ in changes])
+            self._track_gaps([seq for seq, _, _ in changes])
             if not changes:
                 return 0
-            touched = {image_id for _, image_id in changes}
-            rows = session.execute(
-                select(Image.id, Image.vector).where(
-                    Image.id.in_(touched),
-                    Image.status == ImageStatus.INDEXED,
-                    Image.model_version == self.model_version,
-                )
-            ).all()
+            touched = {i for _, i, version in changes if version in (None, self.model_version)}
+            rows = session.execute(self._vectors().where(Embedding.image_id.in_(touched))).all()
         index.remove(np.fromiter(touched, dtype=np.int64))
         ids, vectors = _unpack(rows, self.dim)
         index.upsert(ids, vectors)
@@ -193,6 +184,15 @@ class IndexSync:
                 self._gaps.setdefault(missing, now)
             expected = seq + 1
         self._gaps = {s: t for s, t in self._gaps.items() if now - t < GAP_TTL_S}
+
+    def _vectors(self) -> Select[int, bytes]:
+        """(image id, vector) of this model version for every indexed image."""
+        return (
+            select(Embedding.image_id, Embedding.vector)
+            .join(Image, Image.id == Embedding.image_id)
+            .where(Embedding.model_version == self.model_version)
+            .where(Image.status == ImageStatus.INDEXED)
+        )
 
     def save(self) -> None:
         """Write an atomic snapshot of the current index."""

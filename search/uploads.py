@@ -16,6 +16,7 @@ from indexer.decode import decode_image
 from indexer.errors import BadRequestError, ImageError
 from indexer.models import Image, ImageStatus
 from indexer.pipeline import embed_images
+from indexer.resources import active_embedders
 from search.runtime import Runtime
 
 
@@ -40,9 +41,10 @@ def add_image(
         if find_by_uri(session, uri) is not None:
             raise BadRequestError(f"uri {uri!r} is already in the catalog with other content")
     path = _store(settings.upload_dir, sha, data)
+    embedders = active_embedders(settings, runtime.sessions)
     with runtime.sessions() as session:
         row = create_pending(session, uri=uri, path=str(path), metadata=metadata)
-        report = embed_images(session, runtime.embedder, [row.id], max_pixels=settings.max_pixels)
+        report = embed_images(session, embedders, [row.id], max_pixels=settings.max_pixels)
         if report.failed:
             session.rollback()
             raise ImageError(report.failed[0][1])

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from PIL import Image as PILImage
 
-from indexer.catalog import delete_image, get_image
+from indexer.catalog import delete_image, embedding_versions, get_image
 from indexer.decode import read_bytes
 from indexer.errors import BadRequestError, ImageError, NotFoundError
 from indexer.jobs import job_progress
@@ -76,14 +76,19 @@ def similar(image_id: int) -> Response:
 def add() -> tuple[Response, int]:
     uri = request.form.get("uri") or None
     result = add_image(runtime(), _upload(), uri=uri, metadata=_metadata_arg())
-    body = serialize.image(result.image) | {"created": result.created}
+    body = _image_json(result.image.id) | {"created": result.created}
     return jsonify(body), 201 if result.created else 200
 
 
 @bp.get("/images/<int:image_id>")
 def show(image_id: int) -> Response:
+    return jsonify(_image_json(image_id))
+
+
+def _image_json(image_id: int) -> dict[str, Any]:
     with runtime().sessions() as session:
-        return jsonify(serialize.image(get_image(session, image_id)))
+        row = get_image(session, image_id)
+        return serialize.image(row, embedding_versions(session, image_id))
 
 
 @bp.delete("/images/<int:image_id>")

@@ -168,14 +168,15 @@ def status(settings: Settings) -> dict[str, Any]:
         recent = [
             {"id": j.id, "status": j.status, "total": j.total, "source": j.source} for j in jobs
         ]
-    snapshot = load_snapshot(settings.index_path)
+    snapshot_file = runtime.index_sync.snapshot_path
+    snapshot = load_snapshot(snapshot_file)
     return {
         "home": str(settings.home),
         "database": runtime.sessions.kw["bind"].url.render_as_string(hide_password=True),
         "images": counts,
         "recent_jobs": recent,
         "snapshot": {
-            "path": str(settings.index_path),
+            "path": str(snapshot_file),
             "size": snapshot[1].ntotal if snapshot else None,
         },
         "health": health_report(runtime),

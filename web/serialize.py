@@ -25,7 +25,7 @@ def search_result(result: SearchResult) -> dict[str, Any]:
     }
 
 
-def image(row: Image) -> dict[str, Any]:
+def image(row: Image, model_versions: list[str]) -> dict[str, Any]:
     return {
         "id": row.id,
         "uri": row.uri,
@@ -36,7 +36,7 @@ def image(row: Image) -> dict[str, Any]:
         "status": row.status,
         "error": row.error,
         "metadata": row.meta or {},
-        "model_version": row.model_version,
+        "model_versions": model_versions,
         "duplicate_of": row.duplicate_of,
         "created_at": row.created_at.isoformat() + "Z",
     }

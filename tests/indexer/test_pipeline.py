@@ -13,7 +13,7 @@ from indexer.catalog import delete_image, register_files
 from indexer.checkpoint import load_checkpoint
 from indexer.db import SessionFactory, make_session_factory
 from indexer.embedder import Embedder
-from indexer.models import ChangeOp, Image, ImageStatus, IndexChange
+from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
 from indexer.pipeline import embed_images
 from indexer.scan import scan_paths
 from tests.conftest import write_images
@@ -47,7 +47,7 @@ def test_embeds_dedupes_and_records_failures(
     ids = register(sessions, folder)
     assert len(ids) == 7
     with sessions.begin() as session:
-        report = embed_images(session, embedder, ids, max_pixels=10**7)
+        report = embed_images(session, [embedder], ids, max_pixels=10**7)
     assert len(report.indexed) == 5
     assert len(report.duplicates) == 1
     assert len(report.failed) == 1 and "corrupt" in report.failed[0][1]
@@ -57,11 +57,13 @@ def test_embeds_dedupes_and_records_failures(
         first, copy = rows["copy_of_0.png"], rows["img_0000.png"]  # the copy sorts first
         assert first.status == ImageStatus.INDEXED
         assert copy.status == ImageStatus.DUPLICATE and copy.duplicate_of == first.id
-        indexed = [r for r in rows.values() if r.status == ImageStatus.INDEXED]
-        vectors = np.stack([np.frombuffer(r.vector, dtype=np.float32) for r in indexed])
+        indexed = {r.id for r in rows.values() if r.status == ImageStatus.INDEXED}
+        embeddings = session.scalars(select(Embedding)).all()
+        assert {e.image_id for e in embeddings} == indexed
+        assert {e.model_version for e in embeddings} == {"tiny-test-1"}
+        vectors = np.stack([np.frombuffer(e.vector, dtype=np.float32) for e in embeddings])
         assert vectors.shape == (5, embedder.dim)
         np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-        assert {r.model_version for r in indexed} == {"tiny-test-1"}
         logged = session.scalar(select(func.count()).select_from(IndexChange))
         assert logged == 5
 
@@ -73,7 +75,7 @@ def test_redelivered_batch_changes_nothing(
     ids = register(sessions, tmp_path / "cat")
     for _ in range(2):
         with sessions.begin() as session:
-            embed_images(session, embedder, ids, max_pixels=10**7)
+            embed_images(session, [embedder], ids, max_pixels=10**7)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(IndexChange)) == 4
     assert register(sessions, tmp_path / "cat") == []  # known uris are not registered twice
@@ -87,11 +89,12 @@ def test_vectors_match_direct_embedding(
     paths = write_images(tmp_path / "cat", range(3))
     ids = register(sessions, tmp_path / "cat")
     with sessions.begin() as session:
-        embed_images(session, embedder, ids, max_pixels=10**7)
+        embed_images(session, [embedder], ids, max_pixels=10**7)
     direct = embedder.embed([PILImage.open(p).convert("RGB") for p in paths])
     with sessions() as session:
         stored = [
-            np.frombuffer(session.get(Image, i).vector, dtype=np.float32) for i in sorted(ids)
+            np.frombuffer(session.get(Embedding, (i, embedder.version)).vector, dtype=np.float32)
+            for i in sorted(ids)
         ]
     np.testing.assert_allclose(np.stack(stored), direct, atol=1e-5)
 
@@ -100,7 +103,7 @@ def test_delete_logs_a_change(sessions: SessionFactory, embedder: Embedder, tmp_
     write_images(tmp_path / "cat", range(2))
     ids = register(sessions, tmp_path / "cat")
     with sessions.begin() as session:
-        embed_images(session, embedder, ids, max_pixels=10**7)
+        embed_images(session, [embedder], ids, max_pixels=10**7)
     with sessions.begin() as session:
         delete_image(session, ids[0])
     with sessions() as session:

@@ -12,7 +12,7 @@ from indexer.catalog import delete_image, register_files
 from indexer.checkpoint import load_checkpoint
 from indexer.db import SessionFactory, make_session_factory
 from indexer.embedder import Embedder
-from indexer.models import ChangeOp, Image, IndexChange
+from indexer.models import ChangeOp, Embedding, Image, IndexChange
 from indexer.pipeline import embed_images
 from indexer.scan import scan_paths
 from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
@@ -36,7 +36,7 @@ def embedder(tiny_model_path: Path) -> Embedder:
 def add_folder(sessions: SessionFactory, embedder: Embedder, folder: Path) -> list[int]:
     with sessions.begin() as session:
         ids, _ = register_files(session, scan_paths([folder]).files)
-        embed_images(session, embedder, ids, max_pixels=10**7)
+        embed_images(session, [embedder], ids, max_pixels=10**7)
     return ids
 
 
@@ -106,7 +106,11 @@ def test_rows_of_another_model_version_are_not_served(
 ) -> None:
     ids = add_folder(sessions, embedder, write_images(tmp_path / "a", range(3))[0].parent)
     with sessions.begin() as session:
-        session.get(Image, ids[0]).model_version = "another-model"
+        embedding = session.get(Embedding, (ids[0], embedder.version))
+        session.add(
+            Embedding(image_id=ids[0], model_version="another-model", vector=embedding.vector)
+        )
+        session.delete(embedding)
     assert make_sync(sessions, embedder, tmp_path / "s.npz").ensure_ready().ntotal == 2
 
 

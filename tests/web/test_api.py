@@ -123,7 +123,7 @@ def test_add_then_search_then_delete(client: FlaskClient) -> None:
     assert again.status_code == 200 and again.get_json()["id"] == added["id"]
 
     shown = client.get(f"/api/v1/images/{added['id']}").get_json()
-    assert shown["sha256"] and shown["model_version"] == "tiny-test-1"
+    assert shown["sha256"] and shown["model_versions"] == ["tiny-test-1"]
     file = client.get(f"/api/v1/images/{added['id']}/file")
     assert file.status_code == 200 and file.data == data and file.mimetype == "image/png"
     thumb = client.get(f"/api/v1/images/{added['id']}/thumbnail?size=32")

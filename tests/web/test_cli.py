@@ -36,7 +36,7 @@ def test_index_reports_added_duplicates_and_failures(
     assert "added 12, duplicates skipped 1, already indexed 0, failed 1" in out
     assert "broken.jpg: corrupt or truncated image" in out
     assert "missing: no such file or directory" in err
-    assert env.index_path.is_file()  # the snapshot is ready for `serve`
+    assert list(env.index_dir.glob("*.npz"))  # the snapshot is ready for `serve`
 
     assert main(["index", str(image_folder / "a"), "--no-progress"]) == 0
     assert "added 0, duplicates skipped 0, already indexed 7, failed 0" in capsys.readouterr().out
