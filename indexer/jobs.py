@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from indexer.catalog import register_files
 from indexer.errors import NotFoundError
-from indexer.models import Image, ImageStatus, Job, JobStatus, utcnow
+from indexer.model_registry import missing_embeddings
+from indexer.models import Image, ImageStatus, Job, JobKind, JobStatus, utcnow
 
 
 @dataclass
@@ -49,6 +50,11 @@ def job_progress(session: Session, job_id: int, *, with_failures: bool = False) 
     job = session.get(Job, job_id)
     if job is None:
         raise NotFoundError(f"job {job_id} not found")
+    if job.kind == JobKind.REINDEX and job.model_version:
+        missing = len(missing_embeddings(session, job.model_version))
+        return JobProgress(
+            job.id, job.status, job.total, 0, missing, max(job.total - missing, 0), 0, 0
+        )
     counts = dict(
         session.execute(
             select(Image.status, func.count()).where(Image.job_id == job_id).group_by(Image.status)
