@@ -38,6 +38,11 @@ class Settings:
         return self.home / "uploads"
 
     @property
+    def feedback_dir(self) -> Path:
+        """Query images users gave feedback on, kept for `lookalike train --feedback`."""
+        return self.home / "feedback"
+
+    @property
     def embedded(self) -> bool:
         """True when Celery tasks run in-process (no Redis configured)."""
         return self.redis_url is None

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +14,7 @@ from indexer.errors import BadRequestError, ImageError
 from indexer.models import Image, ImageStatus
 from indexer.pipeline import embed_images
 from indexer.resources import active_embedders
+from indexer.storage import store_bytes
 from search.runtime import Runtime
 
 
@@ -40,7 +38,7 @@ def add_image(
         uri = uri or f"upload://{sha}"
         if find_by_uri(session, uri) is not None:
             raise BadRequestError(f"uri {uri!r} is already in the catalog with other content")
-    path = _store(settings.upload_dir, sha, data)
+    path = store_bytes(settings.upload_dir, data)
     embedders = active_embedders(settings, runtime.sessions)
     with runtime.sessions() as session:
         row = create_pending(session, uri=uri, path=str(path), metadata=metadata)
@@ -56,15 +54,3 @@ def add_image(
         session.commit()
     runtime.index_sync.catch_up()
     return AddResult(row, created=True)
-
-
-def _store(folder: Path, sha: str, data: bytes) -> Path:
-    """Write the bytes content-addressed and atomically; the same content lands on one file."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / sha
-    if not path.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    return path

@@ -10,7 +10,7 @@ from search.runtime import Runtime, build_runtime
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     """Build the web app; the index loads in the background (503 until ready)."""
-    from web import api, errors, pages
+    from web import api, api_feedback, errors, pages
 
     if runtime is None:
         runtime = build_runtime(settings or Settings.from_env(), load="background")
@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.extensions["lookalike"] = runtime
     errors.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_feedback.bp)
     app.register_blueprint(pages.bp)
 
     @app.after_request

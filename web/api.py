@@ -35,7 +35,7 @@ def _upload(field: str = "image") -> bytes:
     return upload.read()
 
 
-def _int_arg(source: Any, name: str, default: int) -> int:
+def int_arg(source: Any, name: str, default: int) -> int:
     raw = source.get(name)
     if raw in (None, ""):
         return default
@@ -60,14 +60,14 @@ def _metadata_arg() -> dict[str, Any]:
 
 @bp.post("/search")
 def search() -> Response:
-    k = _int_arg(request.form, "k", 10)
+    k = int_arg(request.form, "k", 10)
     result = runtime().engine.search_image(_upload(), k=k)
     return jsonify(serialize.search_result(result))
 
 
 @bp.get("/images/<int:image_id>/similar")
 def similar(image_id: int) -> Response:
-    k = _int_arg(request.args, "k", 10)
+    k = int_arg(request.args, "k", 10)
     return jsonify(serialize.search_result(runtime().engine.similar(image_id, k=k)))
 
 
@@ -112,7 +112,7 @@ def file(image_id: int) -> Response:
 
 @bp.get("/images/<int:image_id>/thumbnail")
 def thumbnail(image_id: int) -> Response:
-    size = min(max(_int_arg(request.args, "size", 256), 16), 1024)
+    size = min(max(int_arg(request.args, "size", 256), 16), 1024)
     settings = runtime().settings
     data = read_bytes(_file_path(image_id))
     body = make_thumbnail(data, size=size, max_pixels=settings.max_pixels)

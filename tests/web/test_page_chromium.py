@@ -111,7 +111,7 @@ def test_upload_finds_the_image_then_click_searches_by_result(
 
     second = page.locator("#results li").nth(1)
     clicked = int(second.get_attribute("data-id") or "")
-    second.locator("button").click()
+    second.locator("button.open").click()
 
     expect(page.locator("#query-caption")).to_have_text(live_server.image_uri(clicked))
     expect(page.locator(f'#results li[data-id="{clicked}"]')).to_have_count(0)
@@ -136,3 +136,23 @@ def test_non_image_upload_shows_error_and_server_keeps_serving(
     first = page.locator("#results li").first
     expect(first).to_have_attribute("data-id", str(live_server.image_id(query)))
     expect(status).not_to_have_class(re.compile(r"\berror\b"))
+
+
+def test_marking_results_right_and_wrong_stores_feedback(
+    page: Page, live_server: LiveServer, image_folder: Path
+) -> None:
+    from indexer.feedback import feedback_pairs
+
+    _upload(page, _indexed_file(image_folder))
+    results = page.locator("#results li")
+    expect(results).to_have_count(12)
+    results.nth(0).locator("button.mark.right").click()
+    expect(results.nth(0).locator(".feedback")).to_have_attribute("data-marked", "right")
+    results.nth(3).locator("button.mark.wrong").click()
+    expect(results.nth(3).locator(".feedback")).to_have_attribute("data-marked", "wrong")
+    expect(page.locator("#status")).to_contain_text("marked wrong")
+    with live_server.runtime.sessions() as session:
+        pairs = feedback_pairs(session)
+    assert [p.same for p in pairs] == [True, False]
+    assert pairs[0].result_path == str(_indexed_file(image_folder).resolve())
+    assert Path(pairs[0].query_path).read_bytes() == _indexed_file(image_folder).read_bytes()

@@ -70,6 +70,41 @@
     }
   }
 
+  // Mark a result right or wrong for the current query; stored for `lookalike train --feedback`.
+  function feedbackButtons(resultId) {
+    const box = document.createElement("div");
+    box.className = "feedback";
+    [["right", "\u2713", "Right: this looks like my image"],
+     ["wrong", "\u2717", "Wrong: this does not match"]].forEach(function (spec) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "mark " + spec[0];
+      b.dataset.verdict = spec[0];
+      b.textContent = spec[1];
+      b.title = spec[2];
+      b.setAttribute("aria-label", spec[2]);
+      b.addEventListener("click", function () { sendFeedback(resultId, spec[0], box); });
+      box.append(b);
+    });
+    return box;
+  }
+
+  async function sendFeedback(resultId, verdict, box) {
+    if (!lastQuery) return;
+    const form = new FormData();
+    form.append("result_id", String(resultId));
+    form.append("verdict", verdict);
+    if (lastQuery.kind === "file") form.append("image", lastQuery.file);
+    else form.append("query_id", String(lastQuery.id));
+    try {
+      await readJson(await fetch("api/v1/feedback", { method: "POST", body: form }));
+      box.dataset.marked = verdict;
+      setStatus("Thanks: marked " + verdict + ".");
+    } catch (err) {
+      setStatus(err.message, true);
+    }
+  }
+
   function render(body) {
     const items = body.results.map(function (hit, rank) {
       const li = document.createElement("li");
@@ -77,6 +112,7 @@
       li.dataset.id = String(hit.id);
       const button = document.createElement("button");
       button.type = "button";
+      button.className = "open";
       button.title = "Search by this image";
       const img = document.createElement("img");
       img.loading = "lazy";
@@ -93,7 +129,7 @@
       meta.append(score, uri);
       button.append(img, meta);
       button.addEventListener("click", function () { searchById(hit.id, hit.uri); });
-      li.append(button);
+      li.append(button, feedbackButtons(hit.id));
       return li;
     });
     results.replaceChildren.apply(results, items);
