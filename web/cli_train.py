@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from indexer.training.run import train_folder
 from indexer.training.state import state_path
 
 DEFAULTS = TrainConfig()
+# TrainConfig fields set one-to-one by an option of the same name (flip is resolved apart).
+CONFIG_OPTIONS = tuple(f.name for f in fields(TrainConfig) if f.name not in ("flip",))
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -68,6 +71,7 @@ def _objective_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-labels", type=int, default=DEFAULTS.batch_labels, help="P labels")
     p.add_argument("--per-label", type=int, default=DEFAULTS.per_label, help="K images per label")
     p.add_argument("--feedback-weight", type=float, default=DEFAULTS.feedback_weight)
+    p.add_argument("--feedback-batch", type=int, default=DEFAULTS.feedback_batch)
 
 
 def _schedule_options(p: argparse.ArgumentParser) -> None:
@@ -83,35 +87,20 @@ def _schedule_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--patience", type=int, default=DEFAULTS.patience, help="early-stop epochs")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
+    p.add_argument("--warmup-fraction", type=float, default=DEFAULTS.warmup_fraction)
+    p.add_argument("--grad-clip", type=float, default=DEFAULTS.grad_clip, help="max grad norm")
+    p.add_argument(
+        "--collapse-threshold",
+        type=float,
+        default=DEFAULTS.collapse_threshold,
+        help="warn when the embedding spread falls below this",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig the options describe; bad combinations raise ConfigError."""
-    options: dict[str, Any] = {
-        name: getattr(args, name)
-        for name in (
-            "backbone",
-            "grayscale",
-            "dim",
-            "input_size",
-            "loss",
-            "miner",
-            "distance",
-            "margin",
-            "epochs",
-            "steps_per_epoch",
-            "batch_labels",
-            "per_label",
-            "lr",
-            "backbone_lr_mult",
-            "freeze_backbone",
-            "val_fraction",
-            "split",
-            "patience",
-            "seed",
-            "feedback_weight",
-        )
-    }
+    options: dict[str, Any] = {name: getattr(args, name) for name in CONFIG_OPTIONS}
     options["flip"] = not args.grayscale if args.flip is None else args.flip
     try:
         return TrainConfig(**options)
@@ -137,14 +126,13 @@ def train_command(args: argparse.Namespace, settings: Settings) -> int:
             max_pixels=settings.max_pixels,
             progress=not args.no_progress,
         )
-    print(f"model    {result.checkpoint} (version {result.version})")
-    print(f"state    {state_path(result.checkpoint)} (for --resume)")
-    print(f"epochs   {result.epochs}")
+    print(f"model     {result.checkpoint} (version {result.version})")
+    print(f"state     {state_path(result.checkpoint)} (for --resume)")
+    print(f"epochs    {result.epochs}")
     for key, after in result.metrics.items():
         before = result.baseline.get(key, float("nan"))
-        print(f"{key:<9}{before:.4f} -> {after:.4f}  (untrained -> trained)")
-    eer = result.calibration.get("eer_threshold")
-    print(f"same-image threshold (EER) {eer:.4f}" if eer is not None else "")
+        print(f"{key:<10}{before:.4f} -> {after:.4f}  (untrained -> trained)")
+    print(f"threshold {result.calibration['eer_threshold']:.4f}  (similarity at the EER)")
     return 0
 
 

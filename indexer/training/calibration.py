@@ -1,0 +1,98 @@
+"""Calibrated decision thresholds: when are two images "the same"?
+
+A `Calibration` is measured on labelled validation pairs and stored in a checkpoint's
+metadata under "calibration"; every threshold is a similarity (higher = closer, see
+`indexer.training.distances`), and a pair is "same" when its similarity >= the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from indexer.training.distances import check_distance
+from indexer.training.verification import error_rates, midpoint_below, verification_metrics
+
+METADATA_KEY = "calibration"
+
+
+def far_key(target: float) -> str:
+    """The dictionary key of a false-accept rate: 0.01 -> "0.01"."""
+    return f"{target:g}"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Similarity thresholds measured on `n_pairs` validation pairs under `distance`."""
+
+    distance: str
+    eer: float
+    eer_threshold: float
+    far_thresholds: dict[str, float]
+    n_pairs: int
+
+    def decide(self, similarity: float, *, threshold: float | None = None) -> bool:
+        """True ("same") when similarity >= threshold; default: the EER threshold."""
+        limit = self.eer_threshold if threshold is None else threshold
+        return bool(similarity >= limit)
+
+    def threshold_at_far(self, target: float) -> float:
+        """The stored threshold for a false-accept rate, e.g. 0.01; KeyError if not measured."""
+        return self.far_thresholds[far_key(target)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
+        """Rebuild from `to_dict()` output; raises ValueError on a malformed mapping."""
+        try:
+            return cls(
+                distance=check_distance(str(data["distance"])),
+                eer=float(data["eer"]),
+                eer_threshold=float(data["eer_threshold"]),
+                far_thresholds={str(k): float(v) for k, v in data["far_thresholds"].items()},
+                n_pairs=int(data["n_pairs"]),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a calibration: {exc}") from exc
+
+
+def threshold_for_far(similarities: np.ndarray, same: np.ndarray, target: float) -> float:
+    """The lowest similarity threshold whose false-accept rate on these pairs is <= target.
+
+    Returned as the midpoint to the next lower score (identical decisions on these pairs);
+    when even the top score is a different pair, a value just above every score.
+    """
+    thresholds, far, _ = error_rates(similarities, same)
+    ok = np.flatnonzero(far <= target)
+    if len(ok) == 0:
+        return float(np.nextafter(thresholds[-1], np.inf))
+    return midpoint_below(thresholds, int(ok[0]))
+
+
+def calibrate(
+    similarities: np.ndarray,
+    same: np.ndarray,
+    *,
+    distance: str = "cosine",
+    far_targets: Sequence[float] = (0.01, 0.001),
+) -> Calibration:
+    """Measure the EER threshold and one threshold per false-accept-rate target."""
+    verification = verification_metrics(similarities, same)
+    return Calibration(
+        distance=check_distance(distance),
+        eer=verification["eer"],
+        eer_threshold=verification["eer_threshold"],
+        far_thresholds={far_key(t): threshold_for_far(similarities, same, t) for t in far_targets},
+        n_pairs=int(len(similarities)),
+    )
+
+
+def calibration_of(metadata: Mapping[str, Any]) -> Calibration | None:
+    """The calibration stored in a checkpoint's metadata, or None when it has none."""
+    data = metadata.get(METADATA_KEY)
+    return None if data is None else Calibration.from_dict(data)

@@ -1,0 +1,94 @@
+"""The training configuration: one frozen dataclass holding every option of `lookalike train`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from indexer.training.distances import DISTANCES, DistanceName, check_distance
+
+LossName = Literal["triplet", "contrastive"]
+MinerName = Literal["batch-hard", "semi-hard", "all"]
+LOSSES: tuple[LossName, ...] = ("triplet", "contrastive")
+MINERS: tuple[MinerName, ...] = ("batch-hard", "semi-hard", "all")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every choice that shapes a training run; stored in the checkpoint metadata.
+
+    `margin=None` picks a default that suits the distance (see `resolved_margin`).
+    `per_label` is K of the P x K batch; in self-supervised mode it is the number of
+    augmented views of each image.
+    """
+
+    backbone: str = "efficientnet_lite0"
+    grayscale: bool = False
+    dim: int = 256
+    input_size: int = 224
+    loss: LossName = "triplet"
+    miner: MinerName = "semi-hard"
+    distance: DistanceName = "cosine"
+    margin: float | None = None
+    epochs: int = 20
+    steps_per_epoch: int | None = None  # None: about one pass over the training images
+    batch_labels: int = 8  # P
+    per_label: int = 4  # K
+    lr: float = 1e-3
+    backbone_lr_mult: float = 0.1
+    freeze_backbone: bool = False
+    weight_decay: float = 1e-4
+    warmup_fraction: float = 0.1
+    grad_clip: float = 5.0
+    flip: bool = True
+    val_fraction: float = 0.2
+    split: Literal["labels", "images"] = "labels"
+    patience: int = 5
+    seed: int = 0
+    feedback_weight: float = 0.5
+    feedback_batch: int = 16
+    collapse_threshold: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_distance(self.distance)
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("miner", self.miner, MINERS)
+        _check_choice("split", self.split, ("labels", "images"))
+        if self.batch_labels < 2 or self.per_label < 2:
+            raise ValueError("a batch needs at least 2 labels and 2 images per label")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.grayscale and self.backbone != "small_cnn":
+            raise ValueError("grayscale input needs the small_cnn backbone")
+        if self.epochs < 1 or self.dim < 1 or self.input_size < 16:
+            raise ValueError("epochs and dim must be positive and input_size at least 16")
+
+    @property
+    def batch_size(self) -> int:
+        return self.batch_labels * self.per_label
+
+    @property
+    def resolved_margin(self) -> float:
+        """The margin in the units of the distance: 0.2 on the unit sphere, scaled for L1."""
+        if self.margin is not None:
+            return self.margin
+        if self.distance == "manhattan":
+            return 0.2 * 0.8 * math.sqrt(self.dim)  # L1 of unit vectors grows like sqrt(dim)
+        return 0.2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+__all__ = ["DISTANCES", "LOSSES", "MINERS", "LossName", "MinerName", "TrainConfig"]

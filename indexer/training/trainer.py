@@ -1,0 +1,271 @@
+"""The training loop: a shared-weight Siamese encoder fitted with a metric loss on P x K batches.
+
+`Trainer.fit` scores the untrained model first (the baseline), then trains epoch by epoch
+with AdamW, warm-up + cosine decay, gradient clipping and bf16 autocast on CUDA, validates
+(mAP@R) after every epoch, saves a resumable state, stops early when the metric stalls, and
+writes the best weights as a model checkpoint with metrics and calibrated thresholds.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from indexer.checkpoint import save_checkpoint
+from indexer.encoder import EncoderConfig, SiameseEncoder
+from indexer.errors import ConfigError
+from indexer.training import state as st
+from indexer.training.augment import Augment, AugmentConfig
+from indexer.training.batches import BatchMaker
+from indexer.training.calibration import calibrate
+from indexer.training.config import TrainConfig
+from indexer.training.data import LabelledSet
+from indexer.training.feedback_pairs import PairSet
+from indexer.training.monitor import EpochStats, embedding_spread
+from indexer.training.objectives import Objective, pair_loss
+from indexer.training.schedule import build_optimizer, build_scheduler
+from indexer.training.validation import Validator, autocast
+
+logger = logging.getLogger(__name__)
+METRIC = "map@r"
+MODEL_FIELDS = ("backbone", "grayscale", "dim", "input_size")
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced: the model checkpoint, its version and the before/after metrics."""
+
+    checkpoint: Path
+    version: str
+    baseline: dict[str, float]
+    metrics: dict[str, float]
+    epochs: int
+    history: list[dict[str, Any]]
+    calibration: dict[str, Any]
+
+
+def build_encoder(config: TrainConfig) -> SiameseEncoder:
+    """The encoder to train: pretrained backbone (small_cnn: from scratch) + projection head."""
+    return SiameseEncoder(
+        EncoderConfig(
+            backbone=config.backbone,
+            embedding_dim=config.dim,
+            input_size=config.input_size,
+            grayscale=config.grayscale,
+            pretrained=config.backbone != "small_cnn",
+        )
+    )
+
+
+def augment_config(config: TrainConfig) -> AugmentConfig:
+    return AugmentConfig(size=config.input_size, grayscale=config.grayscale, flip=config.flip)
+
+
+class Trainer:
+    """One training run over a train/validation split on one device."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        train_set: LabelledSet,
+        val_set: LabelledSet,
+        *,
+        device: torch.device,
+        pairs: PairSet | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.config, self.device, self.show_progress = config, device, progress
+        self.generator = st.seed_everything(config.seed)
+        self.encoder = build_encoder(config).to(device)
+        self.augment = Augment(augment_config(config))
+        self.batches = self._batch_maker(train_set)
+        self.objective = Objective.from_config(config)
+        self.optimizer = build_optimizer(self.encoder, config)
+        self.scheduler = build_scheduler(self.optimizer, config, self.batches.steps)
+        self.pairs = pairs if pairs is not None and len(pairs) else None
+        self.validator = self._validator(val_set if _can_validate(val_set) else train_set)
+        self.has_validation = _can_validate(val_set)
+        self.progress = st.Progress()
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        if config.freeze_backbone:
+            self.encoder.backbone.requires_grad_(False)
+
+    def _batch_maker(self, train_set: LabelledSet) -> BatchMaker:
+        c = self.config
+        steps = c.steps_per_epoch or max(1, len(train_set) // c.batch_size)
+        return BatchMaker(
+            train_set, self.augment, self.encoder.config,
+            batch_labels=c.batch_labels, per_label=c.per_label, steps=steps,
+        )  # fmt: skip
+
+    def _validator(self, data: LabelledSet) -> Validator:
+        return Validator(data, self.encoder, self.augment, self.config.distance)
+
+    def fit(self, out: Path, *, resume: Path | None = None) -> TrainResult:
+        """Train to `out`; with `resume`, continue from a state written by an earlier run."""
+        if resume is not None:
+            self.load(resume)
+        else:
+            self.progress.baseline = self.validator.metrics(self.encoder)
+            logger.info("untrained baseline: %s", _fmt(self.progress.baseline))
+        while self.progress.epoch < self.config.epochs:
+            stop = self.run_epoch()
+            self.save(st.state_path(out))
+            if stop:
+                logger.info("early stop: no %s gain in %d epochs", METRIC, self.config.patience)
+                break
+        return self.finish(out)
+
+    def run_epoch(self) -> bool:
+        """Train one epoch, validate and keep the best weights; True when it is time to stop."""
+        stats = self.train_epoch()
+        metrics = self.validator.metrics(self.encoder)
+        p = self.progress
+        p.epoch += 1
+        improved = metrics[METRIC] > p.best_metric or not self.has_validation
+        if improved:
+            p.best_metric, p.bad_epochs = metrics[METRIC], 0
+            self.best_weights = {
+                k: v.detach().clone() for k, v in self.encoder.state_dict().items()
+            }
+        else:
+            p.bad_epochs += 1
+        p.history.append({"epoch": p.epoch, **stats.as_dict(), **metrics})
+        logger.info("epoch %d/%d: %s", p.epoch, self.config.epochs, _fmt(stats.as_dict() | metrics))
+        if stats.min_spread < self.config.collapse_threshold:
+            logger.warning(
+                "embeddings are collapsing (spread %.3f < %.3f): lower the lr or change the miner",
+                stats.min_spread,
+                self.config.collapse_threshold,
+            )
+        return self.has_validation and p.bad_epochs >= self.config.patience
+
+    def train_epoch(self) -> EpochStats:
+        self._train_mode()
+        stats = EpochStats()
+        bar = tqdm(
+            self.batches.epoch(self.generator),
+            total=self.batches.steps,
+            leave=False,
+            desc=f"epoch {self.progress.epoch + 1}/{self.config.epochs}",
+            disable=not self.show_progress,
+        )
+        for images, labels in bar:
+            stats.update(*self.step(images, labels))
+            bar.set_postfix(stats.postfix())
+        bar.close()
+        return stats
+
+    def _train_mode(self) -> None:
+        """Train mode, except frozen or pretrained backbones keep their BatchNorm statistics."""
+        self.encoder.train()
+        for module in self.encoder.backbone.modules():
+            if isinstance(module, nn.BatchNorm2d) and (
+                self.config.freeze_backbone or self.encoder.config.pretrained
+            ):
+                module.eval()
+
+    def step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float, float]:
+        """One optimiser step; returns (loss, active fraction, embedding spread)."""
+        with autocast(self.device):
+            emb = self.encoder(images.to(self.device))  # (B, D)
+        out = self.objective(emb.float(), labels.to(self.device))
+        loss = out.loss
+        if self.pairs is not None:
+            loss = loss + self.config.feedback_weight * self.pair_term()
+        self.optimizer.zero_grad(set_to_none=True)
+        if loss.requires_grad:
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.encoder.parameters(), self.config.grad_clip)
+            self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.detach()), out.active_fraction, embedding_spread(emb)
+
+    def pair_term(self) -> torch.Tensor:
+        """Contrastive loss on a batch of the extra labelled pairs (user feedback)."""
+        assert self.pairs is not None
+        idx = self.pairs.sample(self.config.feedback_batch, self.generator)
+        first = self.batches.images_of([self.pairs.first[i] for i in idx], self.generator)
+        second = self.batches.images_of([self.pairs.second[i] for i in idx], self.generator)
+        with autocast(self.device):
+            emb = self.encoder(torch.cat([first, second]).to(self.device)).float()  # (2P, D)
+        same = torch.from_numpy(self.pairs.same[idx]).to(self.device)
+        return pair_loss(self.objective, emb[: len(idx)], emb[len(idx) :], same)
+
+    def finish(self, out: Path) -> TrainResult:
+        """Load the best weights, measure them, calibrate thresholds and write the checkpoint."""
+        if self.best_weights is not None:
+            self.encoder.load_state_dict(self.best_weights)
+        metrics = self.validator.metrics(self.encoder)
+        calibration = calibrate(*self.validator.pairs(self.encoder), distance=self.config.distance)
+        p = self.progress
+        metadata: dict[str, Any] = {
+            "train_config": self.config.to_dict(),
+            "validation": metrics,
+            "baseline": p.baseline,
+            "validated_on": "validation" if self.has_validation else "training (no validation)",
+            "calibration": calibration.to_dict(),
+            "history": p.history,
+            "epochs": p.epoch,
+        }
+        version = save_checkpoint(out, self.encoder.cpu(), metadata=metadata)
+        self.encoder.to(self.device)
+        logger.info("%s: %s -> %s (version %s)", METRIC, _get(p.baseline), _get(metrics), version)
+        if metrics.get(METRIC, 0.0) < p.baseline.get(METRIC, 0.0):
+            logger.warning("training did not beat the untrained model: keep serving the old one")
+        return TrainResult(
+            out, version, p.baseline, metrics, p.epoch, p.history, calibration.to_dict()
+        )
+
+    def save(self, path: Path) -> None:
+        """Write the resumable state of this run."""
+        st.save_state(
+            path,
+            {
+                "config": self.config.to_dict(),
+                "model": self.encoder.state_dict(),
+                "best_weights": self.best_weights,
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "progress": vars(self.progress),
+                "rng": st.rng_state(self.generator),
+            },
+        )
+
+    def load(self, path: Path) -> None:
+        """Restore a state written by `save`; the model-shaping options must match."""
+        payload = st.load_state(path)
+        saved = payload["config"]
+        clash = [k for k in MODEL_FIELDS if saved.get(k) != getattr(self.config, k)]
+        if clash:
+            raise ConfigError(f"cannot resume {path}: options {clash} differ from the saved run")
+        self.encoder.load_state_dict(payload["model"])
+        self.best_weights = payload["best_weights"]
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.progress = st.Progress(**payload["progress"])
+        st.restore_rng(payload["rng"], self.generator)
+        logger.info("resumed %s at epoch %d", path, self.progress.epoch)
+
+
+def _can_validate(data: LabelledSet) -> bool:
+    """True when the set can be scored: unlabelled, or some label has two or more images."""
+    if len(data) < 2:
+        return False
+    return not data.supervised or bool((torch.bincount(torch.from_numpy(data.labels)) >= 2).any())
+
+
+def _get(metrics: dict[str, float]) -> str:
+    return f"{metrics.get(METRIC, float('nan')):.4f}"
+
+
+def _fmt(metrics: dict[str, Any]) -> str:
+    return " ".join(
+        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()
+    )

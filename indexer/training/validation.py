@@ -1,0 +1,78 @@
+"""Validation: embed a held-out set (no augmentation) and score retrieval on it.
+
+A labelled set is scored by leave-one-out retrieval among its own images. An unlabelled set
+(self-supervised mode) is scored on two fixed augmented views of each image: every view
+should retrieve its twin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+
+from indexer.encoder import SiameseEncoder
+from indexer.preprocess import to_tensor
+from indexer.training.augment import Augment
+from indexer.training.data import LabelledSet
+from indexer.training.metrics import pair_similarities, retrieval_metrics
+from indexer.types import Embeddings
+
+VIEW_SEED = 12345
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
+    """bf16 autocast on CUDA; nothing on CPU (full precision)."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def embed_tensors(
+    encoder: SiameseEncoder, images: torch.Tensor, batch_size: int = 64
+) -> Embeddings:
+    """Embed preprocessed images (N, C, S, S) in eval mode; returns float32 (N, D)."""
+    device = next(encoder.parameters()).device
+    was_training = encoder.training
+    encoder.eval()
+    chunks = []
+    with torch.inference_mode(), autocast(device):
+        for start in range(0, len(images), batch_size):
+            chunks.append(encoder(images[start : start + batch_size].to(device)).float().cpu())
+    encoder.train(was_training)
+    return torch.cat(chunks).numpy().astype(np.float32)  # (N, D)
+
+
+def validation_inputs(
+    data: LabelledSet, encoder: SiameseEncoder, augment: Augment
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The fixed validation images (N, C, S, S) and labels (N,); two views each if unlabelled."""
+    config = encoder.config
+    if data.supervised:
+        images = torch.stack([to_tensor(im, config) for im in data.images])
+        return images, data.labels
+    generator = torch.Generator().manual_seed(VIEW_SEED)
+    views = [to_tensor(augment(im, generator), config) for im in data.images for _ in range(2)]
+    return torch.stack(views), np.repeat(data.labels, 2)
+
+
+class Validator:
+    """Scores an encoder on one validation set; the inputs are prepared once."""
+
+    def __init__(
+        self, data: LabelledSet, encoder: SiameseEncoder, augment: Augment, distance: str
+    ) -> None:
+        self.images, self.labels = validation_inputs(data, encoder, augment)
+        self.distance = distance
+
+    def embed(self, encoder: SiameseEncoder) -> Embeddings:
+        return embed_tensors(encoder, self.images)
+
+    def metrics(self, encoder: SiameseEncoder) -> dict[str, float]:
+        """Recall@1/5/10 and mAP@R of the current encoder."""
+        return retrieval_metrics(self.embed(encoder), self.labels, distance=self.distance)
+
+    def pairs(self, encoder: SiameseEncoder) -> tuple[np.ndarray, np.ndarray]:
+        """Similarities and same-label flags of validation pairs, for calibration."""
+        return pair_similarities(self.embed(encoder), self.labels, distance=self.distance)
