@@ -32,6 +32,7 @@ class Embedder:
         self.device = resolve_device(device)
         self.encoder = model.encoder.to(self.device).eval()
         self.version = model.version
+        self.metadata = dict(model.metadata)
         self.config = model.encoder.config
         self.dim = model.encoder.dim
         self.batch_size = batch_size

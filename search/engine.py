@@ -13,6 +13,7 @@ from indexer.catalog import get_image
 from indexer.db import SessionFactory
 from indexer.decode import decode_image
 from indexer.models import Embedding, Image, ImageStatus
+from indexer.training.calibration import Calibration
 from indexer.types import Embeddings
 from search.errors import InvalidKError, NotIndexedError
 from search.serving import Serving, ServingState
@@ -25,6 +26,7 @@ class Hit:
     score: float  # cosine similarity, higher is closer
     distance: float  # 1 - score
     metadata: dict[str, Any] = field(default_factory=dict)
+    match: bool | None = None  # same thing per the model's calibrated threshold; None: uncalibrated
 
 
 @dataclass(frozen=True)
@@ -92,12 +94,14 @@ class QueryEngine:
         self, vectors: Embeddings, *, k: int, serving: Serving | None = None
     ) -> list[list[Hit]]:
         """Nearest catalog rows for each query vector (n, D), best first."""
-        index = (serving or self.serving.current()).index_sync.require_ready()
+        serving = serving or self.serving.current()
+        index = serving.index_sync.require_ready()
+        calibration = serving.calibration if _cosine(serving.calibration) else None
         scores, ids = index.search(vectors, k)  # (n, k), (n, k)
         rows = self._rows({int(i) for i in ids.ravel() if i >= 0})
         return [
             [
-                _hit(rows[int(i)], float(s))
+                _hit(rows[int(i)], float(s), calibration)
                 for s, i in zip(score_row, id_row, strict=True)
                 if int(i) in rows
             ]
@@ -112,8 +116,13 @@ class QueryEngine:
             return {row.id: row for row in found}
 
 
-def _hit(row: Image, score: float) -> Hit:
-    return Hit(id=row.id, uri=row.uri, score=score, distance=1.0 - score, metadata=row.meta or {})
+def _cosine(calibration: Calibration | None) -> bool:
+    return calibration is not None and calibration.distance == "cosine"
+
+
+def _hit(row: Image, score: float, calibration: Calibration | None) -> Hit:
+    match = calibration.decide(score) if calibration is not None else None
+    return Hit(row.id, row.uri, score, 1.0 - score, row.meta or {}, match)
 
 
 def _ms_since(start: float) -> float:

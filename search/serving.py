@@ -19,6 +19,7 @@ from indexer.embedder import Embedder
 from indexer.model_registry import ensure_serving_model, serving_model
 from indexer.resources import embedder_for
 from indexer.settings import Settings
+from indexer.training.calibration import Calibration, calibration_of
 from search.sync import IndexSync
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 class Serving:
     embedder: Embedder
     index_sync: IndexSync
+    calibration: Calibration | None = None
 
     @property
     def version(self) -> str:
@@ -95,7 +97,7 @@ class ServingState:
             index_sync.ensure_ready()
         elif load == "background":
             index_sync.start_background()
-        return Serving(embedder, index_sync)
+        return Serving(embedder, index_sync, calibration_of(embedder.metadata))
 
 
 def snapshot_path(settings: Settings, version: str) -> Path:

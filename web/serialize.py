@@ -18,6 +18,7 @@ def search_result(result: SearchResult) -> dict[str, Any]:
                 "score": hit.score,
                 "distance": hit.distance,
                 "metadata": hit.metadata,
+                "match": hit.match,
             }
             for hit in result.hits
         ],

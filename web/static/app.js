@@ -127,6 +127,13 @@
       uri.className = "uri";
       uri.textContent = hit.uri.split("/").slice(-2).join("/");
       meta.append(score, uri);
+      if (hit.match !== null && hit.match !== undefined) {
+        const verdict = document.createElement("span");
+        verdict.className = "verdict " + (hit.match ? "same" : "different");
+        verdict.textContent = hit.match ? "match" : "no match";
+        verdict.title = "Decided by the model's calibrated threshold";
+        meta.append(verdict);
+      }
       button.append(img, meta);
       button.addEventListener("click", function () { searchById(hit.id, hit.uri); });
       li.append(button, feedbackButtons(hit.id));
