@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from celery import Celery
-
-from indexer.celery_app import make_celery
 from indexer.db import SessionFactory, make_session_factory
 from indexer.embedder import Embedder
 from indexer.settings import Settings
@@ -21,7 +18,6 @@ class Runtime:
     sessions: SessionFactory
     serving: ServingState
     engine: QueryEngine
-    celery: Celery
 
     @property
     def embedder(self) -> Embedder:
@@ -37,4 +33,4 @@ def build_runtime(settings: Settings, *, load: str = "now") -> Runtime:
     sessions = make_session_factory(settings.database_url)
     serving = ServingState(settings, sessions, load=load)
     engine = QueryEngine(serving, sessions, max_k=settings.max_k, max_pixels=settings.max_pixels)
-    return Runtime(settings, sessions, serving, engine, make_celery(settings))
+    return Runtime(settings, sessions, serving, engine)

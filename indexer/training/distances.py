@@ -42,9 +42,3 @@ def to_similarity(distance: np.ndarray | float, kind: DistanceName) -> np.ndarra
         return 1.0 - distance
     return 1.0 / (1.0 + distance)
 
-
-def to_distance(similarity: np.ndarray | float, kind: DistanceName) -> np.ndarray | float:
-    """Inverse of `to_similarity`."""
-    if kind == "cosine":
-        return 1.0 - similarity
-    return 1.0 / similarity - 1.0
