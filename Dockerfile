@@ -13,7 +13,8 @@ COPY pyproject.toml README.md ./
 COPY indexer ./indexer
 COPY search ./search
 COPY web ./web
-RUN pip install . && useradd --create-home --uid 1000 lookalike && mkdir -p /data \
+# The `ops` extra brings Flower (the `flower` service of docker-compose.yml).
+RUN pip install ".[ops]" && useradd --create-home --uid 1000 lookalike && mkdir -p /data \
     && chown lookalike /data
 USER lookalike
 

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from indexer.errors import NotFoundError
 from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
+from indexer.sources import SourceFile
+from indexer.updates import needs_embedding, requeue
 
 
 def get_image(session: Session, image_id: int) -> Image:
@@ -25,25 +27,46 @@ def find_by_uri(session: Session, uri: str) -> Image | None:
 
 
 def register_files(
-    session: Session, files: Sequence[Path], *, job_id: int | None = None, chunk: int = 500
+    session: Session,
+    files: Sequence[Path | SourceFile],
+    *,
+    job_id: int | None = None,
+    chunk: int = 500,
 ) -> tuple[list[int], int]:
-    """Insert pending rows for files whose uri is new; return (new ids, skipped known uris)."""
-    new_ids: list[int] = []
-    skipped = 0
-    for start in range(0, len(files), chunk):
-        part = files[start : start + chunk]
-        uris = [str(p) for p in part]
-        known = set(session.scalars(select(Image.uri).where(Image.uri.in_(uris))))
-        rows = [
-            Image(uri=uri, path=uri, status=ImageStatus.PENDING, job_id=job_id, meta={})
-            for uri in uris
-            if uri not in known
-        ]
-        skipped += len(known)
-        session.add_all(rows)
-        session.flush()
-        new_ids.extend(row.id for row in rows)
-    return new_ids, skipped
+    """Insert pending rows for new uris and requeue known ones whose file changed.
+
+    Manifest metadata replaces a known row's. Return (ids to embed, skipped unchanged uris).
+    """
+    items = [f if isinstance(f, SourceFile) else SourceFile(Path(f)) for f in files]
+    ids: list[int] = []
+    known: set[int] = set()  # ids of the files' rows that existed before
+    for start in range(0, len(items), chunk):
+        part = {str(item.path): item for item in items[start : start + chunk]}
+        ids.extend(_register_chunk(session, part, job_id, known))
+    return ids, len(known - set(ids))
+
+
+def _register_chunk(
+    session: Session, part: dict[str, SourceFile], job_id: int | None, known_ids: set[int]
+) -> list[int]:
+    query = select(Image).where(Image.uri.in_(list(part)))
+    known = {row.uri: row for row in session.scalars(query)}
+    known_ids.update(row.id for row in known.values())
+    rows = [
+        Image(
+            uri=uri, path=uri, status=ImageStatus.PENDING, job_id=job_id, meta=item.metadata or {}
+        )
+        for uri, item in part.items()
+        if uri not in known
+    ]
+    session.add_all(rows)
+    session.flush()
+    for uri, row in known.items():
+        metadata = part[uri].metadata
+        if metadata is not None and metadata != row.meta:
+            row.meta = metadata
+    changed = [row for row in known.values() if needs_embedding(row)]
+    return [row.id for row in rows] + requeue(session, changed, job_id=job_id)
 
 
 def create_pending(

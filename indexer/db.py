@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from indexer.models import Base
+from indexer import migrate
 
 SessionFactory = sessionmaker[Session]
 
@@ -46,8 +46,9 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
-    """Create any missing tables."""
-    Base.metadata.create_all(engine)
+    """Bring the schema to the newest migration (a no-op when it already is there)."""
+    if not migrate.is_current(engine):
+        migrate.upgrade(engine)
 
 
 def make_session_factory(url: str) -> SessionFactory:

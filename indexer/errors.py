@@ -23,6 +23,13 @@ class BadRequestError(LookalikeError):
     code = "bad_request"
 
 
+class ForbiddenError(LookalikeError):
+    """A request for something this server is configured not to allow."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFoundError(LookalikeError):
     status = 404
     code = "not_found"

@@ -1,17 +1,31 @@
-"""Run a bulk index: scan paths, create a job, send its chunks to Celery, follow progress."""
+"""Run a bulk index: collect files, create a job, send its chunks to Celery, follow progress."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from celery import Celery
 
 from indexer.db import SessionFactory
-from indexer.jobs import JobProgress, create_job, finish_if_complete, job_progress
-from indexer.scan import scan_paths
+from indexer.jobs import (
+    JobProgress,
+    create_job,
+    fail_job,
+    fill_job,
+    finish_if_complete,
+    get_job,
+    job_progress,
+    note_job,
+    open_job,
+)
+from indexer.sources import collect
 
+log = logging.getLogger(__name__)
 ProgressCallback = Callable[[JobProgress], None]
 
 
@@ -23,15 +37,75 @@ class IndexRun:
 
 
 def start_index(
-    sessions: SessionFactory, paths: Sequence[str], *, chunk_size: int = 64
+    sessions: SessionFactory,
+    paths: Sequence[str],
+    *,
+    chunk_size: int = 64,
+    roots: Sequence[Path] | None = None,
 ) -> IndexRun:
-    """Scan `paths` and create a job with pending rows, split into chunks of image ids."""
-    scan = scan_paths(paths)
+    """Collect `paths` (files, folders, manifests) and create a job with pending rows."""
+    found = collect(paths, roots=roots)
     with sessions.begin() as session:
-        job, ids = create_job(session, source=" ".join(map(str, paths)), files=scan.files)
+        job, ids = create_job(session, source=" ".join(map(str, paths)), files=found.files)
+        note_job(session, job.id, found.errors)
         job_id = job.id
-    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
-    return IndexRun(job_id=job_id, chunks=chunks, scan_errors=scan.errors)
+    return IndexRun(job_id=job_id, chunks=_chunks(ids, chunk_size), scan_errors=found.errors)
+
+
+def submit_index(
+    app: Celery,
+    sessions: SessionFactory,
+    source: str,
+    *,
+    roots: Sequence[Path] | None = None,
+    chunk_size: int = 64,
+) -> int:
+    """Create a job for `source` and start it without waiting for it; return its id.
+
+    With a broker the chunks are enqueued before returning; an eager (in-process) app
+    collects and embeds in a background thread, so the caller returns at once.
+    """
+    if not app.conf.task_always_eager:
+        run = start_index(sessions, [source], chunk_size=chunk_size, roots=roots)
+        send_chunks(app, run)
+        return run.job_id
+    with sessions.begin() as session:
+        job_id = open_job(session, source).id
+    args = (app, sessions, job_id, source, roots, chunk_size)
+    threading.Thread(target=_run_in_thread, args=args, name=f"job-{job_id}", daemon=True).start()
+    return job_id
+
+
+def _run_in_thread(
+    app: Celery,
+    sessions: SessionFactory,
+    job_id: int,
+    source: str,
+    roots: Sequence[Path] | None,
+    chunk_size: int,
+) -> None:
+    try:
+        found = collect([source], roots=roots)
+        with sessions.begin() as session:
+            job = get_job(session, job_id)
+            ids = fill_job(session, job, found.files)
+            note_job(session, job_id, found.errors)
+        send_chunks(app, IndexRun(job_id, _chunks(ids, chunk_size), found.errors))
+        with sessions.begin() as session:
+            finish_if_complete(session, job_id)
+    except Exception as exc:  # the job reports it; nobody else is waiting on this thread
+        log.exception("job %d failed", job_id)
+        with sessions.begin() as session:
+            fail_job(session, job_id, f"{type(exc).__name__}: {exc}")
+
+
+def send_chunks(app: Celery, run: IndexRun, on_progress: Callable[[], None] | None = None) -> None:
+    """Send every chunk of `run` to the embedding task (eager apps run each inline)."""
+    task = app.tasks["lookalike.embed_images"]
+    for chunk in run.chunks:
+        task.apply_async(args=[chunk, run.job_id])
+        if on_progress is not None:
+            on_progress()
 
 
 def run_index(
@@ -44,11 +118,14 @@ def run_index(
     timeout_s: float | None = None,
 ) -> JobProgress:
     """Send every chunk, then wait for the job to finish; eager apps run chunks inline."""
-    task = app.tasks["lookalike.embed_images"]
-    for chunk in run.chunks:
-        task.apply_async(args=[chunk, run.job_id])
-        if app.conf.task_always_eager and on_progress:
-            on_progress(_progress(sessions, run.job_id))
+    report = None
+    if app.conf.task_always_eager and on_progress is not None:
+        callback = on_progress
+
+        def report() -> None:
+            callback(_progress(sessions, run.job_id))
+
+    send_chunks(app, run, report)
     return wait_for_job(sessions, run.job_id, on_progress, poll_s=poll_s, timeout_s=timeout_s)
 
 
@@ -77,6 +154,10 @@ def wait_for_job(
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"job {job_id} still has {progress.pending} pending images")
         time.sleep(poll_s)
+
+
+def _chunks(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def _progress(sessions: SessionFactory, job_id: int, *, with_failures: bool = False) -> JobProgress:

@@ -1,17 +1,22 @@
-"""Bulk indexing jobs: creation and progress, counted from the rows that name the job."""
+"""Bulk indexing jobs: creation, progress (counted from the rows that name the job), cancel."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from indexer.catalog import register_files
 from indexer.errors import NotFoundError
 from indexer.model_registry import missing_embeddings
 from indexer.models import Image, ImageStatus, Job, JobKind, JobStatus, utcnow
+from indexer.sources import SourceFile
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 @dataclass
@@ -25,17 +30,35 @@ class JobProgress:
     duplicates: int
     failed: int
     failures: list[tuple[str, str]] = field(default_factory=list)  # (uri, reason)
+    cancelled: int = 0
+    rate: float = 0.0  # images processed per second since the job was created
+    eta_s: float | None = None  # None: unknown yet
+    source: str = ""
+    error: str | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
 
     @property
     def processed(self) -> int:
         return self.indexed + self.duplicates + self.failed
 
 
-def create_job(session: Session, source: str, files: list[Path]) -> tuple[Job, list[int]]:
-    """Create a job and its pending rows; return the job and the ids to embed."""
+def open_job(session: Session, source: str) -> Job:
+    """Insert a queued job with no rows yet (its files are registered by `fill_job`)."""
     job = Job(source=source, status=JobStatus.QUEUED)
     session.add(job)
     session.flush()
+    return job
+
+
+def fill_job(session: Session, job: Job, files: Sequence[Path | SourceFile]) -> list[int]:
+    """Register the job's files and mark it running (done at once when nothing is new).
+
+    A job cancelled before its files were registered stays cancelled and gets none.
+    """
+    session.refresh(job, with_for_update=True)
+    if job.status not in ACTIVE:
+        return []
     ids, skipped = register_files(session, files, job_id=job.id)
     job.total, job.skipped = len(ids), skipped
     if not ids:
@@ -43,13 +66,27 @@ def create_job(session: Session, source: str, files: list[Path]) -> tuple[Job, l
     else:
         job.status = JobStatus.RUNNING
     session.flush()
-    return job, ids
+    return ids
 
 
-def job_progress(session: Session, job_id: int, *, with_failures: bool = False) -> JobProgress:
+def create_job(
+    session: Session, source: str, files: Sequence[Path | SourceFile]
+) -> tuple[Job, list[int]]:
+    """Create a job and its pending rows; return the job and the ids to embed."""
+    job = open_job(session, source)
+    return job, fill_job(session, job, files)
+
+
+def get_job(session: Session, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFoundError(f"job {job_id} not found")
+    return job
+
+
+def job_progress(session: Session, job_id: int, *, with_failures: bool = False) -> JobProgress:
+    """Counts, rate and ETA of one job; with `with_failures`, its failed uris and reasons."""
+    job = get_job(session, job_id)
     if job.kind == JobKind.REINDEX and job.model_version:
         missing = len(missing_embeddings(session, job.model_version))
         return JobProgress(
@@ -69,19 +106,83 @@ def job_progress(session: Session, job_id: int, *, with_failures: bool = False) 
         indexed=counts.get(ImageStatus.INDEXED, 0),
         duplicates=counts.get(ImageStatus.DUPLICATE, 0),
         failed=counts.get(ImageStatus.FAILED, 0),
+        cancelled=counts.get(ImageStatus.CANCELLED, 0),
+        source=job.source,
+        error=job.error,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
     )
+    progress.rate, progress.eta_s = _timing(job, progress)
     if with_failures:
-        rows = session.execute(
-            select(Image.uri, Image.error)
-            .where(Image.job_id == job_id, Image.status == ImageStatus.FAILED)
-            .order_by(Image.id)
-        ).all()
-        progress.failures = [(uri, error or "") for uri, error in rows]
+        progress.failures = _failures(session, job_id)
     return progress
 
 
+def _timing(job: Job, progress: JobProgress) -> tuple[float, float | None]:
+    """(images/s since the job was created, seconds left at that rate)."""
+    elapsed = ((job.finished_at or utcnow()) - job.created_at).total_seconds()
+    rate = progress.processed / elapsed if elapsed > 0 else 0.0
+    if progress.pending == 0:
+        return rate, 0.0
+    return rate, (progress.pending / rate if rate > 0 else None)
+
+
+def _failures(session: Session, job_id: int) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(Image.uri, Image.error)
+        .where(Image.job_id == job_id, Image.status == ImageStatus.FAILED)
+        .order_by(Image.id)
+    ).all()
+    return [(uri, error or "") for uri, error in rows]
+
+
+def list_jobs(session: Session, *, status: str | None = None, limit: int = 20) -> list[JobProgress]:
+    """The most recent jobs first, optionally only those with `status`."""
+    query = select(Job.id).order_by(Job.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Job.status == status)
+    return [job_progress(session, job_id) for job_id in session.scalars(query)]
+
+
+def cancel_job(session: Session, job_id: int) -> bool:
+    """Cancel an unfinished job: its pending rows become cancelled, so workers skip them.
+
+    Return whether it was cancelled now (False: it had already finished or was cancelled).
+    """
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFoundError(f"job {job_id} not found")
+    if job.status not in ACTIVE:
+        return False
+    session.execute(
+        update(Image)
+        .where(Image.job_id == job_id, Image.status == ImageStatus.PENDING)
+        .values(status=ImageStatus.CANCELLED, error="job cancelled")
+    )
+    job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
+    session.flush()
+    return True
+
+
+def fail_job(session: Session, job_id: int, reason: str) -> None:
+    """Mark an unfinished job failed with `reason` (its rows keep their state)."""
+    job = session.get(Job, job_id)
+    if job is not None and job.status in ACTIVE:
+        job.status, job.error, job.finished_at = JobStatus.FAILED, reason, utcnow()
+
+
+def note_job(session: Session, job_id: int, notes: list[tuple[str, str]], limit: int = 50) -> None:
+    """Record problems met while collecting a job's files (on `Job.error`, one per line)."""
+    if not notes:
+        return
+    lines = [f"{where}: {reason}" for where, reason in notes[:limit]]
+    if len(notes) > limit:
+        lines.append(f"... and {len(notes) - limit} more")
+    get_job(session, job_id).error = f"{len(notes)} entries skipped:\n" + "\n".join(lines)
+
+
 def finish_if_complete(session: Session, job_id: int) -> bool:
-    """Mark the job done once none of its rows is pending; return whether it is done."""
+    """Mark the job done once none of its rows is pending; return whether none is."""
     job = session.get(Job, job_id)
     if job is None:
         return False
@@ -90,6 +191,6 @@ def finish_if_complete(session: Session, job_id: int) -> bool:
         .select_from(Image)
         .where(Image.job_id == job_id, Image.status == ImageStatus.PENDING)
     )
-    if pending == 0 and job.status != JobStatus.DONE:
+    if pending == 0 and job.status in ACTIVE:
         job.status, job.finished_at = JobStatus.DONE, utcnow()
     return pending == 0

@@ -26,6 +26,7 @@ class ImageStatus(enum.StrEnum):
     INDEXED = "indexed"
     FAILED = "failed"
     DUPLICATE = "duplicate"
+    CANCELLED = "cancelled"  # its job was cancelled before a worker reached it
 
 
 class JobStatus(enum.StrEnum):
@@ -33,6 +34,7 @@ class JobStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class Image(Base):
@@ -46,6 +48,7 @@ class Image(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     content_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger)  # of the file when last read
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=ImageStatus.PENDING, index=True)

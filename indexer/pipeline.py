@@ -104,10 +104,12 @@ def store_vector(session: Session, image_id: int, vector: np.ndarray, version: s
 def _prepare(
     session: Session, row: Image, draft_size: int, max_pixels: int, report: BatchReport
 ) -> PILImage.Image | None:
+    path = Path(row.path or row.uri)
+    mtime_ns = _mtime_ns(path)  # before reading: a later write shows as a change
     try:
-        data = read_bytes(Path(row.path or row.uri))
+        data = read_bytes(path)
         row.sha256 = hashlib.sha256(data).hexdigest()
-        row.size_bytes = len(data)
+        row.size_bytes, row.mtime_ns = len(data), mtime_ns
         image = decode_image(data, max_pixels=max_pixels, draft_size=draft_size)
     except ImageError as exc:
         row.status, row.error = ImageStatus.FAILED, exc.message
@@ -120,6 +122,13 @@ def _prepare(
         report.duplicates.append(row.id)
         return None
     return image
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None  # read_bytes reports why
 
 
 def _claim_content(session: Session, row: Image) -> int | None:

@@ -27,6 +27,14 @@ class Settings:
     batch_size: int = 32
     max_k: int = 1000
     sync_interval_s: float = 1.0
+    # Redis redelivers a task unacknowledged this long (a worker killed mid-task loses nothing).
+    visibility_timeout_s: float = 3600.0
+    index_factory: str = "auto"  # or a FAISS factory string: "IVF4096,PQ32", "HNSW32", ...
+    index_memory_mb: float = 4096.0  # budget for the index; over it, IVF-PQ replaces IVF-Flat
+    index_nprobe: int | None = None  # IVF lists probed per query; None: from the list count
+    index_ef_search: int = 128  # HNSW search breadth
+    index_tombstone_fraction: float = 0.1  # dead HNSW entries above this share: rebuild
+    source_roots: tuple[Path, ...] = ()  # folders the API may index from; none: API refuses
 
     @property
     def index_dir(self) -> Path:
@@ -68,7 +76,19 @@ class Settings:
             batch_size=int(_number(env, "LOOKALIKE_BATCH_SIZE", 32)),
             max_k=int(_number(env, "LOOKALIKE_MAX_K", 1000)),
             sync_interval_s=_number(env, "LOOKALIKE_SYNC_INTERVAL_S", 1.0),
+            index_factory=env.get("LOOKALIKE_INDEX_FACTORY") or "auto",
+            index_memory_mb=_number(env, "LOOKALIKE_INDEX_MEMORY_MB", 4096.0),
+            index_nprobe=int(_number(env, "LOOKALIKE_NPROBE", 0)) or None,
+            index_ef_search=int(_number(env, "LOOKALIKE_EF_SEARCH", 128)),
+            index_tombstone_fraction=_number(env, "LOOKALIKE_TOMBSTONE_FRACTION", 0.1),
+            visibility_timeout_s=_number(env, "LOOKALIKE_VISIBILITY_TIMEOUT_S", 3600.0),
+            source_roots=_paths(env.get("LOOKALIKE_SOURCE_ROOTS", "")),
         )
+
+
+def _paths(raw: str) -> tuple[Path, ...]:
+    """Colon-separated folders, user-expanded and resolved (symlinks included)."""
+    return tuple(Path(part).expanduser().resolve() for part in raw.split(":") if part.strip())
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

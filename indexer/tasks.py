@@ -8,7 +8,7 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
-from indexer import jobs, resources
+from indexer import jobs, resources, telemetry
 from indexer.pipeline import BatchReport, embed_for_version, embed_images
 from indexer.settings import Settings
 
@@ -37,10 +37,17 @@ def register_tasks(app: Celery) -> None:
         embedders = resources.active_embedders(settings, factory)
         with factory.begin() as session:
             report = embed_images(session, embedders, image_ids, max_pixels=settings.max_pixels)
+        telemetry.count_embedded(report, [e.version for e in embedders])
         if job_id is not None:
-            with factory.begin() as session:
-                jobs.finish_if_complete(session, job_id)
+            self.app.tasks["lookalike.finish_job"].delay(job_id)  # on the CPU queue
         return _summary(report)
+
+    @app.task(name="lookalike.finish_job", **TASK_OPTIONS)
+    def finish_job_task(self: Task, job_id: int) -> bool:
+        """Mark the job done once none of its rows is pending (CPU work: no model)."""
+        settings: Settings = self.app.conf.lookalike_settings
+        with resources.session_factory(settings).begin() as session:
+            return jobs.finish_if_complete(session, job_id)
 
     @app.task(name="lookalike.reindex_images", **TASK_OPTIONS)
     def reindex_images_task(self: Task, image_ids: list[int], version: str) -> dict:
@@ -49,6 +56,7 @@ def register_tasks(app: Celery) -> None:
         embedder = resources.embedder_for(settings, factory, version)
         with factory.begin() as session:
             report = embed_for_version(session, embedder, image_ids, max_pixels=settings.max_pixels)
+        telemetry.count_vectors(version, len(report.indexed))
         return _summary(report)
 
 

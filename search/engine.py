@@ -16,7 +16,10 @@ from indexer.models import Embedding, Image, ImageStatus
 from indexer.training.calibration import Calibration
 from indexer.types import Embeddings
 from search.errors import InvalidKError, NotIndexedError
+from search.filters import MetadataFilter
 from search.serving import Serving, ServingState
+
+OVERFETCH = 4  # first ask the index for k * OVERFETCH neighbours when a filter is set
 
 
 @dataclass(frozen=True)
@@ -61,22 +64,26 @@ class QueryEngine:
         image = decode_image(data, max_pixels=self.max_pixels, draft_size=embedder.draft_size)
         return embedder.embed([image])  # (1, D)
 
-    def search_image(self, data: bytes, *, k: int = 10) -> SearchResult:
-        """Search by the bytes of an uploaded image."""
+    def search_image(
+        self, data: bytes, *, k: int = 10, where: MetadataFilter | None = None
+    ) -> SearchResult:
+        """Search by the bytes of an uploaded image, among rows matching `where`."""
         start = time.perf_counter()
         self.check_k(k)
         serving = self.serving.current()  # one model for both the query and the index
         vector = self.embed_bytes(data, serving)
-        hits = self.search_vectors(vector, k=k, serving=serving)[0]
+        hits = self.search_vectors(vector, k=k, serving=serving, where=where)[0]
         return SearchResult(hits, _ms_since(start))
 
-    def similar(self, image_id: int, *, k: int = 10) -> SearchResult:
+    def similar(
+        self, image_id: int, *, k: int = 10, where: MetadataFilter | None = None
+    ) -> SearchResult:
         """Search by an indexed catalog image, leaving the image itself out."""
         start = time.perf_counter()
         self.check_k(k)
         serving = self.serving.current()
         vector = self.stored_vector(image_id, serving.version)
-        hits = self.search_vectors(vector, k=k + 1, serving=serving)[0]
+        hits = self.search_vectors(vector, k=k + 1, serving=serving, where=where)[0]
         return SearchResult([h for h in hits if h.id != image_id][:k], _ms_since(start))
 
     def stored_vector(self, image_id: int, version: str) -> Embeddings:
@@ -91,29 +98,47 @@ class QueryEngine:
             return np.frombuffer(embedding.vector, dtype=np.float32)[None, :]  # (1, D)
 
     def search_vectors(
-        self, vectors: Embeddings, *, k: int, serving: Serving | None = None
+        self,
+        vectors: Embeddings,
+        *,
+        k: int,
+        serving: Serving | None = None,
+        where: MetadataFilter | None = None,
     ) -> list[list[Hit]]:
-        """Nearest catalog rows for each query vector (n, D), best first."""
+        """The k nearest catalog rows matching `where` for each query vector (n, D), best first.
+
+        Under a filter the index is asked for more neighbours than k (k * OVERFETCH, then
+        doubling) and the rows are filtered by their metadata, until every query has k
+        matches or the whole index was searched: the exact top-k among matching rows.
+        """
         serving = serving or self.serving.current()
         index = serving.index_sync.require_ready()
         calibration = serving.calibration if _cosine(serving.calibration) else None
-        scores, ids = index.search(vectors, k)  # (n, k), (n, k)
-        rows = self._rows({int(i) for i in ids.ravel() if i >= 0})
-        return [
-            [
-                _hit(rows[int(i)], float(s), calibration)
-                for s, i in zip(score_row, id_row, strict=True)
-                if int(i) in rows
+        where = where or MetadataFilter()
+        fetch = k * OVERFETCH if where else k
+        rows: dict[int, Image | None] = {}
+        while True:
+            scores, ids = index.search(vectors, fetch)  # (n, fetch), (n, fetch)
+            rows.update(self._rows({int(i) for i in ids.ravel() if i >= 0} - rows.keys()))
+            hits = [
+                [
+                    _hit(row, float(s), calibration)
+                    for s, i in zip(score_row, id_row, strict=True)
+                    if (row := rows.get(int(i))) is not None and where.matches(row.meta)
+                ][:k]
+                for score_row, id_row in zip(scores, ids, strict=True)
             ]
-            for score_row, id_row in zip(scores, ids, strict=True)
-        ]
+            if all(len(h) >= k for h in hits) or fetch >= index.ntotal:
+                return hits
+            fetch = min(fetch * 2, index.ntotal)
 
-    def _rows(self, ids: set[int]) -> dict[int, Image]:
+    def _rows(self, ids: set[int]) -> dict[int, Image | None]:
+        """The catalog rows of `ids`; None for ids no longer in the catalog."""
         if not ids:
             return {}
         with self.sessions() as session:
             found = session.scalars(select(Image).where(Image.id.in_(ids))).all()
-            return {row.id: row for row in found}
+            return {i: None for i in ids} | {row.id: row for row in found}
 
 
 def _cosine(calibration: Calibration | None) -> bool:

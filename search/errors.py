@@ -19,5 +19,9 @@ class InvalidKError(BadRequestError):
     code = "invalid_k"
 
 
+class InvalidFilterError(BadRequestError):
+    code = "invalid_filter"
+
+
 class SnapshotError(LookalikeError):
     code = "snapshot_error"

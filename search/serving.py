@@ -20,6 +20,7 @@ from indexer.model_registry import ensure_serving_model, serving_model
 from indexer.resources import embedder_for
 from indexer.settings import Settings
 from indexer.training.calibration import Calibration, calibration_of
+from search.index_factory import IndexConfig
 from search.sync import IndexSync
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class ServingState:
             snapshot_path=snapshot_path(self.settings, version),
             interval_s=self.settings.sync_interval_s,
             use_gpu=embedder.device.type == "cuda",
+            config=IndexConfig.from_settings(self.settings),
         )
         if load == "now":
             index_sync.ensure_ready()

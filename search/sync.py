@@ -4,6 +4,11 @@ The database is the source of truth. At start the index is loaded from its snaps
 rebuilt from the rows when the snapshot is missing, corrupt or of another model), then it
 replays the `index_changes` log incrementally, so adds and deletes made by any process reach
 every search process without a restart.
+
+The index type comes from `IndexConfig` (chosen from the catalog size, or a factory string);
+trained types train on a catalog sample at each (re)build, and every build measures its
+recall@10. Types that cannot delete in place keep tombstones; once too many entries are dead,
+a background rebuild from the database replaces the index in one assignment.
 """
 
 from __future__ import annotations
@@ -16,10 +21,14 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
 
 from indexer.db import SessionFactory
 from indexer.models import Embedding, Image, ImageStatus, IndexChange
+from indexer.types import Embeddings, Ids
 from search.errors import IndexNotReadyError
+from search.index_build import BuildReport, IndexBuilder
+from search.index_factory import IndexConfig, factory_family, resolve_factory, tune
 from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
 from search.vector_index import VectorIndex
 
@@ -36,6 +45,10 @@ class IndexStatus:
     model_version: str
     last_seq: int
     error: str | None
+    factory: str = "Flat"
+    recall_at_10: float | None = None  # measured at the last (re)build against exact search
+    dead: int = 0  # tombstoned or superseded entries awaiting a rebuild
+    rebuilding: bool = False
 
 
 class IndexSync:
@@ -51,6 +64,7 @@ class IndexSync:
         interval_s: float = 1.0,
         save_every_s: float = 10.0,
         use_gpu: bool = False,
+        config: IndexConfig | None = None,
     ) -> None:
         self.sessions = sessions
         self.dim = dim
@@ -59,24 +73,35 @@ class IndexSync:
         self.interval_s = interval_s
         self.save_every_s = save_every_s
         self.use_gpu = use_gpu
+        self.config = config or IndexConfig()
         self.index: VectorIndex | None = None
+        self.report: BuildReport | None = None
         self.last_seq = 0
         self.error: str | None = None
         self._last_check = 0.0
         self._last_save = 0.0
         self._dirty = False
         self._gaps: dict[int, float] = {}  # unseen seq -> when first missed
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._rebuilder: threading.Thread | None = None
 
     def status(self) -> IndexStatus:
-        index = self.index
+        index, report = self.index, self.report
         return IndexStatus(
             ready=index is not None,
             size=index.ntotal if index else 0,
             model_version=self.model_version,
             last_seq=self.last_seq,
             error=self.error,
+            factory=index.factory if index else "",
+            recall_at_10=report.recall_at_10 if report else None,
+            dead=index.dead if index else 0,
+            rebuilding=self.rebuilding,
         )
+
+    @property
+    def rebuilding(self) -> bool:
+        return self._rebuilder is not None and self._rebuilder.is_alive()
 
     def start_background(self) -> threading.Thread:
         """Load or rebuild in a thread; searches answer 503 until it finishes."""
@@ -110,30 +135,91 @@ class IndexSync:
         return self.index
 
     def _load_or_rebuild(self) -> None:
-        loaded = load_snapshot(self.snapshot_path, use_gpu=self.use_gpu)
-        if loaded and loaded[1].model_version == self.model_version and loaded[1].dim == self.dim:
-            self.index, self.last_seq = loaded[0], loaded[1].last_seq
-            log.info("loaded snapshot with %d vectors", self.index.ntotal)
+        options = {"use_gpu": self.use_gpu, "exact": self.exact_vectors}
+        loaded = load_snapshot(self.snapshot_path, **options)
+        if loaded and self._usable(loaded[1]):
+            index, meta = loaded
+            tune(index.index, nprobe=self.config.nprobe, ef_search=self.config.ef_search)
+            index.rerank_factor = self.config.rerank_factor
+            self.index, self.last_seq = index, meta.last_seq
+            self.report = BuildReport(meta.factory, meta.ntotal, meta.recall_at_10, 0.0)
+            log.info("loaded %s snapshot with %d vectors", meta.factory, index.ntotal)
             return
         if self.snapshot_path.exists():
             log.warning("snapshot %s unusable; rebuilding from the database", self.snapshot_path)
         self.rebuild()
 
+    def _usable(self, meta: SnapshotMeta) -> bool:
+        """Same model and dimension, and the configured factory when one is forced."""
+        forced = self.config.factory.strip()
+        wanted = forced.lower() == "auto" or forced == meta.factory
+        return meta.model_version == self.model_version and meta.dim == self.dim and wanted
+
     def rebuild(self) -> None:
         """Build a fresh index from every indexed row of this model version, then swap it in."""
-        index = VectorIndex(self.dim, use_gpu=self.use_gpu)
         with self.sessions() as session:
             last_seq = session.scalar(select(func.coalesce(func.max(IndexChange.seq), 0))) or 0
+            builder = self._trained_builder(session)
             query = (
                 self._vectors()
                 .order_by(Embedding.image_id)
                 .execution_options(yield_per=REBUILD_BATCH)
             )
             for part in session.execute(query).partitions(REBUILD_BATCH):
-                ids, vectors = _unpack(part, self.dim)
-                index.upsert(ids, vectors)
-        self.index, self.last_seq = index, int(last_seq)
-        self.save()
+                builder.add(*_unpack(part, self.dim))
+        index, report = builder.finish()
+        with self._lock:  # the atomic swap; changes logged since last_seq are replayed next
+            self.index, self.last_seq, self.report = index, int(last_seq), report
+            self.save()
+
+    def _trained_builder(self, session: Session) -> IndexBuilder:
+        """Choose the type for the catalog's size and train it on a spread-out sample."""
+        n = session.scalar(select(func.count()).select_from(self._vectors().subquery())) or 0
+        factory = resolve_factory(self.config, n, self.dim)
+        builder = IndexBuilder(
+            factory, self.dim, self.config, use_gpu=self.use_gpu, exact=self.exact_vectors
+        )
+        size = builder.sample_size(n)
+        stride = max(1, n // max(size, 1))
+        query = self._vectors().where(Embedding.image_id % stride == 0).limit(size)
+        builder.train(_unpack(session.execute(query).all(), self.dim)[1])
+        return builder
+
+    def exact_vectors(self, ids: Ids) -> tuple[Ids, Embeddings]:
+        """The catalog's exact vectors of `ids` (re-ranking for lossy index types)."""
+        with self.sessions() as session:
+            query = self._vectors().where(Embedding.image_id.in_([int(i) for i in ids]))
+            return _unpack(session.execute(query).all(), self.dim)
+
+    def _rebuild_if_worn(self, index: VectorIndex) -> None:
+        """Start a background rebuild when dead entries pass the configured fraction, or when
+        the catalog has doubled and now calls for another index type."""
+        worn = index.dead_fraction > self.config.tombstone_fraction
+        if self.rebuilding or not (worn or self._outgrown(index)):
+            return
+        log.info(
+            "rebuilding %s in the background (%d live, %d dead)",
+            index.factory,
+            index.ntotal,
+            index.dead,
+        )
+        self._rebuilder = threading.Thread(
+            target=self._rebuild_logged, name="index-rebuild", daemon=True
+        )
+        self._rebuilder.start()
+
+    def _outgrown(self, index: VectorIndex) -> bool:
+        built = self.report.ntotal if self.report else 0
+        if index.ntotal < 2 * max(built, 1000):
+            return False
+        wanted = resolve_factory(self.config, index.ntotal, self.dim)
+        return factory_family(wanted) != factory_family(index.factory)
+
+    def _rebuild_logged(self) -> None:
+        try:
+            self.rebuild()
+        except Exception:  # the worn index keeps serving; the next change retries
+            log.exception("background index rebuild failed")
 
     def catch_up(self) -> int:
         """Apply logged changes newer than the last one seen; return how many were applied."""
@@ -149,6 +235,7 @@ class IndexSync:
                     break
             if applied:
                 self._dirty = True
+                self._rebuild_if_worn(self.index)
             if self._dirty and time.monotonic() - self._last_save >= self.save_every_s:
                 self.save()
         return applied
@@ -199,7 +286,10 @@ class IndexSync:
         index = self.index
         if index is None:
             return
-        meta = SnapshotMeta(self.model_version, self.dim, self.last_seq, index.ntotal)
+        recall = self.report.recall_at_10 if self.report else None
+        meta = SnapshotMeta(
+            self.model_version, self.dim, self.last_seq, index.ntotal, index.factory, recall
+        )
         save_snapshot(self.snapshot_path, index, meta)
         self._last_save = time.monotonic()
         self._dirty = False

@@ -10,7 +10,7 @@ from search.runtime import Runtime, build_runtime
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     """Build the web app; the index loads in the background (503 until ready)."""
-    from web import api, api_feedback, errors, pages
+    from web import api, api_feedback, api_jobs, errors, metrics, pages
 
     if runtime is None:
         runtime = build_runtime(settings or Settings.from_env(), load="background")
@@ -18,8 +18,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.config["MAX_CONTENT_LENGTH"] = int(runtime.settings.max_upload_mb * 1024 * 1024)
     app.extensions["lookalike"] = runtime
     errors.init_app(app)
+    metrics.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_feedback.bp)
+    app.register_blueprint(api_jobs.bp)
     app.register_blueprint(pages.bp)
 
     @app.after_request

@@ -13,8 +13,8 @@ from PIL import Image as PILImage
 from indexer.catalog import delete_image, embedding_versions, get_image
 from indexer.decode import read_bytes
 from indexer.errors import BadRequestError, ImageError, NotFoundError
-from indexer.jobs import job_progress
 from indexer.thumbnail import make_thumbnail
+from search.filters import MetadataFilter
 from search.runtime import Runtime
 from search.uploads import add_image
 from web import serialize
@@ -61,14 +61,16 @@ def _metadata_arg() -> dict[str, Any]:
 @bp.post("/search")
 def search() -> Response:
     k = int_arg(request.form, "k", 10)
-    result = runtime().engine.search_image(_upload(), k=k)
+    where = MetadataFilter.parse(request.form.getlist("filter"))
+    result = runtime().engine.search_image(_upload(), k=k, where=where)
     return jsonify(serialize.search_result(result))
 
 
 @bp.get("/images/<int:image_id>/similar")
 def similar(image_id: int) -> Response:
     k = int_arg(request.args, "k", 10)
-    return jsonify(serialize.search_result(runtime().engine.similar(image_id, k=k)))
+    where = MetadataFilter.parse(request.args.getlist("filter"))
+    return jsonify(serialize.search_result(runtime().engine.similar(image_id, k=k, where=where)))
 
 
 @bp.post("/images")
@@ -119,12 +121,6 @@ def thumbnail(image_id: int) -> Response:
     response = Response(body, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
-
-
-@bp.get("/jobs/<int:job_id>")
-def job(job_id: int) -> Response:
-    with runtime().sessions() as session:
-        return jsonify(serialize.job(job_progress(session, job_id, with_failures=True)))
 
 
 @bp.get("/health")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from indexer.celery_app import QUEUE, make_celery
+from indexer.celery_app import CPU_QUEUE, EMBED_QUEUE, QUEUE, QUEUES, make_celery
 from indexer.db import make_session_factory
 from indexer.decode import read_bytes
 from indexer.errors import ConfigError, LookalikeError
@@ -21,6 +21,7 @@ from indexer.indexing import run_index, start_index
 from indexer.jobs import JobProgress
 from indexer.models import Image, Job
 from indexer.settings import Settings
+from search.filters import MetadataFilter
 from search.runtime import build_runtime
 from search.snapshot import load_snapshot
 from web import serialize
@@ -29,8 +30,8 @@ from web.health import health_report
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the catalog subcommands to the `lookalike` parser."""
-    p = sub.add_parser("index", help="index image files and folders (recursive)")
-    p.add_argument("paths", nargs="+", help="image files or folders")
+    p = sub.add_parser("index", help="index image files, folders (recursive) and manifests")
+    p.add_argument("paths", nargs="+", help="image files, folders or .csv/.jsonl manifests")
     p.add_argument("--chunk-size", type=int, default=64, help="images per Celery task")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(
@@ -41,7 +42,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("images", nargs="+", help="query image files")
     p.add_argument("-k", type=int, default=10, help="results per query (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=lambda a, s: search(s, a.images, k=a.k, as_json=a.json))
+    p.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY:VALUE",
+        help="only results whose metadata KEY equals VALUE (repeatable: all must match)",
+    )
+    p.set_defaults(
+        handler=lambda a, s: search(s, a.images, k=a.k, as_json=a.json, filters=a.filter)
+    )
 
     p = sub.add_parser("serve", help="serve the page and JSON API")
     p.add_argument("--host", default="127.0.0.1")
@@ -51,7 +61,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("worker", help="run a Celery worker (needs REDIS_URL)")
     p.add_argument("--concurrency", "-c", type=int, default=1)
     p.add_argument("--loglevel", default="INFO")
-    p.set_defaults(handler=lambda a, s: worker(s, concurrency=a.concurrency, loglevel=a.loglevel))
+    p.add_argument(
+        "--queues",
+        "-Q",
+        default=",".join(QUEUES),
+        help=f"comma-separated queues to consume (default {','.join(QUEUES)}; "
+        f"GPU machines: {EMBED_QUEUE}, CPU-only helpers: {CPU_QUEUE})",
+    )
+    p.add_argument(
+        "--hostname", "-n", default=None, help="unique node name, e.g. gpu1@%%h (default: Celery's)"
+    )
+    p.set_defaults(handler=_worker_command)
 
     p = sub.add_parser("status", help="show catalog, index and broker status")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -93,7 +113,8 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
 
     def on_progress(p: JobProgress) -> None:
         bar.update(p.processed - bar.n)
-        bar.set_postfix(failed=p.failed, dup=p.duplicates)
+        eta = "?" if p.eta_s is None else f"{p.eta_s:.0f}s"
+        bar.set_postfix(failed=p.failed, dup=p.duplicates, rate=f"{p.rate:.1f}/s", eta=eta)
 
     result = run_index(app, sessions, run, on_progress=on_progress)
     bar.close()
@@ -108,14 +129,22 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
     return 1 if result.failed or run.scan_errors else 0
 
 
-def search(settings: Settings, images: Sequence[str], *, k: int, as_json: bool) -> int:
+def search(
+    settings: Settings,
+    images: Sequence[str],
+    *,
+    k: int,
+    as_json: bool,
+    filters: Sequence[str] = (),
+) -> int:
     """Run one search per query image; a bad query is reported and the others still run."""
+    where = MetadataFilter.parse(filters)
     engine = build_runtime(settings, load="now").engine
     answers: list[dict[str, Any]] = []
     failed = False
     for path in images:
         try:
-            result = engine.search_image(read_bytes(Path(path).expanduser()), k=k)
+            result = engine.search_image(read_bytes(Path(path).expanduser()), k=k, where=where)
             answers.append({"query": path} | serialize.search_result(result))
         except LookalikeError as exc:
             failed = True
@@ -147,13 +176,35 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
     return 0
 
 
-def worker(settings: Settings, *, concurrency: int, loglevel: str) -> int:
+def _worker_command(args: argparse.Namespace, settings: Settings) -> int:
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    return worker(
+        settings,
+        concurrency=args.concurrency,
+        loglevel=args.loglevel,
+        queues=queues,
+        hostname=args.hostname,
+    )
+
+
+def worker(
+    settings: Settings,
+    *,
+    concurrency: int,
+    loglevel: str,
+    queues: Sequence[str] = QUEUES,
+    hostname: str | None = None,
+) -> int:
+    """Run a Celery worker consuming `queues` (both by default) until it is stopped."""
     if settings.embedded:
         raise ConfigError("set REDIS_URL to run workers; without it indexing runs in-process")
+    unknown = sorted(set(queues) - set(QUEUES))
+    if unknown or not queues:
+        raise ConfigError(f"--queues must name some of {', '.join(QUEUES)}; got {unknown}")
     app = make_celery(settings)
-    app.worker_main(
-        ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "-Q", QUEUE]
-    )
+    argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}"]
+    argv += ["-Q", ",".join(queues)] + ([f"--hostname={hostname}"] if hostname else [])
+    app.worker_main(argv)
     return 0
 
 
@@ -185,12 +236,17 @@ def status(settings: Settings) -> dict[str, Any]:
 
 def format_status(report: dict[str, Any]) -> str:
     health = report["health"]
+    index = health["index"]
+    recall = "not measured" if index["recall_at_10"] is None else f"{index['recall_at_10']:.3f}"
+    dead = f", {index['dead']} dead" if index["dead"] else ""
+    busy = ", rebuilding" if index["rebuilding"] else ""
     lines = [
         f"home      {report['home']}",
         f"database  {report['database']} ({'ok' if health['database']['ok'] else 'DOWN'})",
         f"broker    {health['broker']['kind']} ({'ok' if health['broker']['ok'] else 'DOWN'})",
         f"model     {health['index']['model_version']}",
         f"index     {health['index']['size']} vectors (snapshot: {report['snapshot']['size']})",
+        f"type      {index['factory']} (recall@10 {recall}{dead}{busy})",
         "images    " + ", ".join(f"{k} {v}" for k, v in sorted(report["images"].items())),
     ]
     for job in report["recent_jobs"]:

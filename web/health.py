@@ -19,6 +19,10 @@ def health_report(rt: Runtime) -> dict[str, Any]:
         "model_version": status.model_version,
         "last_seq": status.last_seq,
         "error": status.error,
+        "factory": status.factory,
+        "recall_at_10": status.recall_at_10,
+        "dead": status.dead,
+        "rebuilding": status.rebuilding,
     }
     broker = _broker(rt)
     ok = database["ok"] and status.ready and broker["ok"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from indexer.jobs import JobProgress
@@ -53,5 +54,17 @@ def job(progress: JobProgress) -> dict[str, Any]:
         "indexed": progress.indexed,
         "duplicates": progress.duplicates,
         "failed": progress.failed,
+        "cancelled": progress.cancelled,
+        "processed": progress.processed,
+        "rate": round(progress.rate, 3),
+        "eta_s": None if progress.eta_s is None else round(progress.eta_s, 1),
+        "source": progress.source,
+        "error": progress.error,
+        "created_at": _timestamp(progress.created_at),
+        "finished_at": _timestamp(progress.finished_at),
         "failures": [{"uri": uri, "reason": reason} for uri, reason in progress.failures],
     }
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat() + "Z"

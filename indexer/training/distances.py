@@ -41,4 +41,3 @@ def to_similarity(distance: np.ndarray | float, kind: DistanceName) -> np.ndarra
     if kind == "cosine":
         return 1.0 - distance
     return 1.0 / (1.0 + distance)
-

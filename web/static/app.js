@@ -162,6 +162,40 @@
     if (file) searchFile(file);
   });
 
+  // Live progress of running indexing jobs: one bar per job, refreshed every second.
+  const jobsEl = document.getElementById("jobs");
+
+  function jobLine(job) {
+    const row = document.createElement("div");
+    row.className = "job";
+    row.dataset.id = String(job.id);
+    const label = document.createElement("span");
+    label.className = "job-label";
+    label.textContent = "Indexing job " + job.id;
+    const bar = document.createElement("progress");
+    bar.max = Math.max(job.total, 1);
+    bar.value = job.processed;
+    const text = document.createElement("span");
+    text.className = "job-text";
+    const eta = job.eta_s === null ? "ETA …" : "ETA " + Math.round(job.eta_s) + " s";
+    text.textContent = job.processed + " / " + job.total + " · " +
+      job.rate.toFixed(1) + " img/s · " + eta + (job.failed ? " · " + job.failed + " failed" : "");
+    row.append(label, bar, text);
+    return row;
+  }
+
+  async function pollJobs() {
+    try {
+      const body = await readJson(await fetch("api/v1/jobs?status=running"));
+      jobsEl.replaceChildren.apply(jobsEl, body.jobs.map(jobLine));
+      jobsEl.hidden = body.jobs.length === 0;
+    } catch (err) {
+      jobsEl.hidden = true;
+    }
+    setTimeout(pollJobs, 1000);
+  }
+  pollJobs();
+
   fetch("api/v1/health").then(function (r) { return r.json(); }).then(function (h) {
     document.getElementById("health").textContent =
       h.index.ready ? h.index.size + " images indexed · " + h.index.model_version : "index loading…";

@@ -1,0 +1,115 @@
+"""The protocols of `train_quality.py`: for each shared data set, which images train a model,
+which held-out images both models (off-the-shelf and trained) are scored on, and how.
+
+A split never lets the trained model see what it is tested on: whole Omniglot alphabets,
+COIL-20 objects and signature writers (genuine signatures and forgeries together) are held
+out. Caltech101-7 has only 7 categories, too few for a label-disjoint split (see CALTECH).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.training.config import TrainConfig
+
+Row = tuple[str, str]  # (relpath, label)
+Split = tuple[list[Row], list[Row]]  # (training rows, held-out test rows)
+Splitter = Callable[[list[Row]], Split]
+LOWER_IS_BETTER = frozenset({"eer"})
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One benchmark set: its folder, split, training options and the metrics it reports."""
+
+    key: str
+    folder: str
+    protocol: str  # one line for the table
+    split: Splitter
+    config: TrainConfig
+    headline: str  # the metric that decides "trained beats off-the-shelf"
+    metrics: tuple[str, ...]
+    quick: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides for --quick
+    forgery_suffix: str | None = None
+
+    def train_config(self, *, quick: bool) -> TrainConfig:
+        return replace(self.config, **self.quick) if quick else self.config
+
+
+def read_rows(labels_csv: Path) -> list[Row]:
+    """The (relpath, label) rows of a `labels.csv`."""
+    with labels_csv.open(newline="") as handle:
+        return [(r["relpath"], r["label"]) for r in csv.DictReader(handle)]
+
+
+def write_rows(path: Path, rows: list[Row]) -> Path:
+    """Write rows as a `relpath,label` CSV that `train_folder` / `evaluate_folder` read."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["relpath", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def hold_out_groups(groups: frozenset[str]) -> Splitter:
+    """Test on the labels whose group ("Greek/character07" -> "Greek") is in `groups`."""
+
+    def split(rows: list[Row]) -> Split:
+        test = [r for r in rows if r[1].split("/")[0] in groups]
+        return [r for r in rows if r[1].split("/")[0] not in groups], test
+
+    return split
+
+
+def hold_out_keys(fraction: float, *, key: Callable[[str], str] = str, seed: int = 0) -> Splitter:
+    """Test on a seeded random `fraction` of label keys; all labels of a key go together."""
+
+    def split(rows: list[Row]) -> Split:
+        keys = sorted({key(label) for _, label in rows})
+        rng = np.random.default_rng(seed)
+        held = set(rng.permutation(keys)[: max(2, round(fraction * len(keys)))].tolist())
+        return [r for r in rows if key(r[1]) not in held], [r for r in rows if key(r[1]) in held]
+
+    return split
+
+
+def hold_out_images(every: int) -> Splitter:
+    """Test on every `every`-th image of each label (the same labels on both sides)."""
+
+    def split(rows: list[Row]) -> Split:
+        seen: dict[str, int] = {}
+        train: list[Row] = []
+        test: list[Row] = []
+        for row in rows:
+            seen[row[1]] = seen.get(row[1], 0) + 1
+            (test if seen[row[1]] % every == 0 else train).append(row)
+        return train, test
+
+    return split
+
+
+def writer(label: str) -> str:
+    """The writer of a signature label: "012_forg" -> "012"."""
+    return label.removesuffix("_forg")
+
+
+RETRIEVAL = ("map@r", "recall@1")
+GRAY = {"backbone": "small_cnn", "grayscale": True, "flip": False}
+
+OMNIGLOT = Protocol(
+    key="omniglot",
+    folder="omniglot-background",
+    protocol="train 6 alphabets, test Greek + Latin (unseen alphabets)",
+    split=hold_out_groups(frozenset({"Greek", "Latin"})),
+    config=TrainConfig(**GRAY, input_size=32, dim=128, epochs=30, batch_labels=16,
+                       per_label=4, lr=3e-3, val_fraction=0.1, patience=30),  # fmt: skip
+    headline="one_shot_accuracy",
+    metrics=("one_shot_accuracy", *RETRIEVAL),
+    quick={"epochs": 2, "steps_per_epoch": 20},
+)
