@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from indexer.decode import decode_image, read_bytes
 from indexer.embedder import Embedder
-from indexer.errors import ImageError
+from indexer.loading import LoadedFile, load_files
 from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
 
 
@@ -27,7 +25,12 @@ class BatchReport:
 
 
 def embed_images(
-    session: Session, embedders: Sequence[Embedder], image_ids: list[int], *, max_pixels: int
+    session: Session,
+    embedders: Sequence[Embedder],
+    image_ids: list[int],
+    *,
+    max_pixels: int,
+    decode_threads: int = 1,
 ) -> BatchReport:
     """Index the pending rows among `image_ids` with every given model (serving first).
 
@@ -41,9 +44,15 @@ def embed_images(
         .where(Image.id.in_(image_ids), Image.status == ImageStatus.PENDING)
         .order_by(Image.id)
     ).all()
+    files = load_files(
+        [_path(row) for row in rows],
+        draft_size=embedders[0].draft_size,
+        max_pixels=max_pixels,
+        threads=decode_threads,
+    )
     decoded: list[tuple[Image, PILImage.Image]] = []
-    for row in rows:
-        image = _prepare(session, row, embedders[0].draft_size, max_pixels, report)
+    for row, loaded in zip(rows, files, strict=True):
+        image = _prepare(session, row, loaded, report)
         if image is not None:
             decoded.append((row, image))
     for embedder in embedders:
@@ -56,7 +65,12 @@ def embed_images(
 
 
 def embed_for_version(
-    session: Session, embedder: Embedder, image_ids: list[int], *, max_pixels: int
+    session: Session,
+    embedder: Embedder,
+    image_ids: list[int],
+    *,
+    max_pixels: int,
+    decode_threads: int = 1,
 ) -> BatchReport:
     """Add `embedder`'s vectors to indexed rows that lack them (a reindex); idempotent."""
     report = BatchReport()
@@ -70,16 +84,21 @@ def embed_for_version(
     rows = session.scalars(
         select(Image).where(Image.id.in_(image_ids), Image.status == ImageStatus.INDEXED)
     ).all()
+    todo = [r for r in rows if r.id not in have]
+    files = load_files(
+        [_path(r) for r in todo],
+        draft_size=embedder.draft_size,
+        max_pixels=max_pixels,
+        threads=decode_threads,
+    )
     decoded = []
-    for row in (r for r in rows if r.id not in have):
-        try:
-            data = read_bytes(Path(row.path or row.uri))
-            image = decode_image(data, max_pixels=max_pixels, draft_size=embedder.draft_size)
-            decoded.append((row, image))
-        except ImageError as exc:
-            row.status, row.error = ImageStatus.FAILED, f"reindex: {exc.message}"
-            session.add(IndexChange(image_id=row.id, op=ChangeOp.DELETE))
-            report.failed.append((row.id, row.error))
+    for row, loaded in zip(todo, files, strict=True):
+        if loaded.image is not None:
+            decoded.append((row, loaded.image))
+            continue
+        row.status, row.error = ImageStatus.FAILED, f"reindex: {loaded.error}"
+        session.add(IndexChange(image_id=row.id, op=ChangeOp.DELETE))
+        report.failed.append((row.id, row.error))
     _embed_and_store(session, embedder, decoded)
     report.indexed.extend(row.id for row, _ in decoded)
     session.flush()
@@ -101,34 +120,25 @@ def store_vector(session: Session, image_id: int, vector: np.ndarray, version: s
     session.add(IndexChange(image_id=image_id, op=ChangeOp.UPSERT, model_version=version))
 
 
+def _path(row: Image) -> Path:
+    return Path(row.path or row.uri)
+
+
 def _prepare(
-    session: Session, row: Image, draft_size: int, max_pixels: int, report: BatchReport
+    session: Session, row: Image, loaded: LoadedFile, report: BatchReport
 ) -> PILImage.Image | None:
-    path = Path(row.path or row.uri)
-    mtime_ns = _mtime_ns(path)  # before reading: a later write shows as a change
-    try:
-        data = read_bytes(path)
-        row.sha256 = hashlib.sha256(data).hexdigest()
-        row.size_bytes, row.mtime_ns = len(data), mtime_ns
-        image = decode_image(data, max_pixels=max_pixels, draft_size=draft_size)
-    except ImageError as exc:
-        row.status, row.error = ImageStatus.FAILED, exc.message
-        report.failed.append((row.id, exc.message))
+    row.sha256, row.size_bytes, row.mtime_ns = loaded.sha256, loaded.size, loaded.mtime_ns
+    if loaded.image is None:
+        row.status, row.error = ImageStatus.FAILED, loaded.error
+        report.failed.append((row.id, loaded.error or "unreadable"))
         return None
-    row.width, row.height = image.size
+    row.width, row.height = loaded.image.size
     canonical = _claim_content(session, row)
     if canonical is not None:
         row.status, row.duplicate_of = ImageStatus.DUPLICATE, canonical
         report.duplicates.append(row.id)
         return None
-    return image
-
-
-def _mtime_ns(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None  # read_bytes reports why
+    return loaded.image
 
 
 def _claim_content(session: Session, row: Image) -> int | None:

@@ -35,6 +35,7 @@ class Settings:
     index_ef_search: int = 128  # HNSW search breadth
     index_tombstone_fraction: float = 0.1  # dead HNSW entries above this share: rebuild
     source_roots: tuple[Path, ...] = ()  # folders the API may index from; none: API refuses
+    decode_threads: int = 1  # threads reading and decoding files per worker process
 
     @property
     def index_dir(self) -> Path:
@@ -83,12 +84,18 @@ class Settings:
             index_tombstone_fraction=_number(env, "LOOKALIKE_TOMBSTONE_FRACTION", 0.1),
             visibility_timeout_s=_number(env, "LOOKALIKE_VISIBILITY_TIMEOUT_S", 3600.0),
             source_roots=_paths(env.get("LOOKALIKE_SOURCE_ROOTS", "")),
+            decode_threads=int(_number(env, "LOOKALIKE_DECODE_THREADS", _default_threads())),
         )
 
 
 def _paths(raw: str) -> tuple[Path, ...]:
     """Colon-separated folders, user-expanded and resolved (symlinks included)."""
     return tuple(Path(part).expanduser().resolve() for part in raw.split(":") if part.strip())
+
+
+def _default_threads() -> int:
+    """Decode threads per worker process: a few, but not more than the cores."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -36,7 +36,13 @@ def register_tasks(app: Celery) -> None:
         factory = resources.session_factory(settings)
         embedders = resources.active_embedders(settings, factory)
         with factory.begin() as session:
-            report = embed_images(session, embedders, image_ids, max_pixels=settings.max_pixels)
+            report = embed_images(
+                session,
+                embedders,
+                image_ids,
+                max_pixels=settings.max_pixels,
+                decode_threads=settings.decode_threads,
+            )
         telemetry.count_embedded(report, [e.version for e in embedders])
         if job_id is not None:
             self.app.tasks["lookalike.finish_job"].delay(job_id)  # on the CPU queue
@@ -55,7 +61,13 @@ def register_tasks(app: Celery) -> None:
         factory = resources.session_factory(settings)
         embedder = resources.embedder_for(settings, factory, version)
         with factory.begin() as session:
-            report = embed_for_version(session, embedder, image_ids, max_pixels=settings.max_pixels)
+            report = embed_for_version(
+                session,
+                embedder,
+                image_ids,
+                max_pixels=settings.max_pixels,
+                decode_threads=settings.decode_threads,
+            )
         telemetry.count_vectors(version, len(report.indexed))
         return _summary(report)
 

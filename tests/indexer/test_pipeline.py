@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -110,3 +111,22 @@ def test_delete_logs_a_change(sessions: SessionFactory, embedder: Embedder, tmp_
         assert session.get(Image, ids[0]) is None
         ops = session.scalars(select(IndexChange.op).where(IndexChange.image_id == ids[0])).all()
         assert ops == [ChangeOp.UPSERT, ChangeOp.DELETE]
+
+
+def test_parallel_decoding_gives_the_same_rows(
+    sessions: SessionFactory, embedder: Embedder, tmp_path: Path
+) -> None:
+    write_images(tmp_path / "cat", range(9))
+    (tmp_path / "cat" / "bad.png").write_bytes(b"not a png")
+    ids = register(sessions, tmp_path / "cat")
+    with sessions.begin() as session:
+        report = embed_images(session, [embedder], ids, max_pixels=10**7, decode_threads=4)
+    assert len(report.indexed) == 9 and len(report.failed) == 1
+    with sessions() as session:
+        rows = session.scalars(select(Image).order_by(Image.id)).all()
+        for row in rows:
+            if row.status == ImageStatus.INDEXED:
+                data = Path(row.uri).read_bytes()
+                assert row.sha256 == hashlib.sha256(data).hexdigest()
+                assert row.size_bytes == len(data) and row.mtime_ns
+        assert session.scalar(select(func.count()).select_from(Embedding)) == 9
