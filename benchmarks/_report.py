@@ -58,8 +58,9 @@ def targets(results: dict[str, Any]) -> list[str]:
     for entry in results.values():
         key = entry["headline"]
         verdict = "yes" if beats(entry) else "NO"
-        lines.append(f"- trained beats off-the-shelf on {entry['set']} ({NAMES.get(key, key)}): "
-                     f"{verdict}")  # fmt: skip
+        lines.append(
+            f"- trained beats off-the-shelf on {entry['set']} ({NAMES.get(key, key)}): {verdict}"
+        )
     return lines
 
 

@@ -70,6 +70,8 @@ _CACHE_LOCK = threading.Lock()
 def cached_embedder(settings: Settings, version: str, load: Callable[[], LoadedModel]) -> Embedder:
     """One Embedder per model version and process; `load` runs only on the first request."""
     key = (version, settings.device, settings.batch_size)
+    if settings.torch_threads and torch.get_num_threads() != settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)  # e.g. 1 each for N workers on N cores
     with _CACHE_LOCK:
         if key not in _CACHE:
             model = load()

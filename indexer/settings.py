@@ -36,6 +36,7 @@ class Settings:
     index_tombstone_fraction: float = 0.1  # dead HNSW entries above this share: rebuild
     source_roots: tuple[Path, ...] = ()  # folders the API may index from; none: API refuses
     decode_threads: int = 1  # threads reading and decoding files per worker process
+    torch_threads: int | None = None  # intra-op threads of the encoder; None: torch's default
 
     @property
     def index_dir(self) -> Path:
@@ -85,6 +86,7 @@ class Settings:
             visibility_timeout_s=_number(env, "LOOKALIKE_VISIBILITY_TIMEOUT_S", 3600.0),
             source_roots=_paths(env.get("LOOKALIKE_SOURCE_ROOTS", "")),
             decode_threads=int(_number(env, "LOOKALIKE_DECODE_THREADS", _default_threads())),
+            torch_threads=int(_number(env, "LOOKALIKE_TORCH_THREADS", 0)) or None,
         )
 
 

@@ -64,3 +64,17 @@ def test_pretrained_backbone_separates_similar_from_different() -> None:
     emb = embedder.embed([a, a.crop((10, 10, 290, 290)), make_image(99, size=(300, 300))])
     same, different = float(emb[0] @ emb[1]), float(emb[0] @ emb[2])
     assert same > different
+
+
+def test_torch_threads_setting_is_applied(tiny_model_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from indexer.checkpoint import load_checkpoint
+    from indexer.embedder import cached_embedder
+    from indexer.settings import Settings
+
+    before = torch.get_num_threads()
+    settings = Settings.from_env({"LOOKALIKE_HOME": str(tmp_path), "LOOKALIKE_TORCH_THREADS": "1"})
+    try:
+        cached_embedder(settings, "tiny-test-1", lambda: load_checkpoint(tiny_model_path))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
