@@ -51,9 +51,9 @@ def read_rows(labels_csv: Path) -> list[Row]:
 def write_rows(path: Path, rows: list[Row]) -> Path:
     """Write rows as a `relpath,label` CSV that `train_folder` / `evaluate_folder` read."""
     with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["relpath", "label"])
-        writer.writerows(rows)
+        out = csv.writer(handle)
+        out.writerow(["relpath", "label"])
+        out.writerows(rows)
     return path
 
 
@@ -105,22 +105,25 @@ GRAY: dict[str, Any] = {"backbone": "small_cnn", "grayscale": True, "flip": Fals
 OMNIGLOT = Protocol(
     key="omniglot",
     folder="omniglot-background",
-    protocol="train 6 alphabets, test Greek + Latin (unseen alphabets)",
+    protocol="train 6 alphabets, test Greek + Latin (unseen alphabets); small CNN from "
+    "scratch, grayscale 32 px",
     split=hold_out_groups(frozenset({"Greek", "Latin"})),
     config=TrainConfig(
         **GRAY,
         input_size=32,
+        width=64,
         dim=128,
-        epochs=30,
+        epochs=40,
+        steps_per_epoch=100,
         batch_labels=16,
         per_label=4,
         lr=3e-3,
         val_fraction=0.1,
-        patience=30,
+        patience=40,
     ),
     headline="one_shot_accuracy",
     metrics=("one_shot_accuracy", *RETRIEVAL),
-    quick={"epochs": 2, "steps_per_epoch": 20},
+    quick={"epochs": 4, "steps_per_epoch": 50},
 )
 
 # Seven categories leave too few for a label-disjoint test (2-3 labels, one of them the 435
@@ -146,52 +149,53 @@ CALTECH = Protocol(
     ),
     headline="map@r",
     metrics=RETRIEVAL,
-    quick={"epochs": 1, "steps_per_epoch": 2, "input_size": 96},
+    quick={"epochs": 2, "steps_per_epoch": 5, "input_size": 96},
 )
 
 COIL = Protocol(
     key="coil",
     folder="coil20-32px",
-    protocol="train 15 objects, test 5 unseen objects (all 50 poses each)",
+    protocol="train 15 objects, test 5 unseen objects (all 50 poses each); ImageNet "
+    "backbone fine-tuned at 0.1x the head's learning rate",
     split=hold_out_keys(0.25),
     config=TrainConfig(
-        **GRAY,
-        input_size=32,
+        input_size=128,
         dim=128,
-        epochs=20,
-        steps_per_epoch=40,
+        epochs=10,
+        steps_per_epoch=10,
         batch_labels=8,
         per_label=4,
-        lr=3e-3,
+        lr=1e-3,
+        backbone_lr_mult=0.1,
         val_fraction=0.2,
-        patience=20,
+        patience=10,
     ),
     headline="map@r",
     metrics=RETRIEVAL,
-    quick={"epochs": 2, "steps_per_epoch": 10},
+    quick={"epochs": 3, "steps_per_epoch": 10, "input_size": 64},
 )
 
 SIGNATURES = Protocol(
     key="signatures",
     folder="signatures-train",
     protocol="train 32 writers, test 11 unseen writers (genuine + skilled forgeries); "
-    "EER of genuine-genuine vs genuine-forgery pairs",
+    "EER of genuine-genuine vs genuine-forgery pairs; small CNN from scratch, grayscale 128 px",
     split=hold_out_keys(0.25, key=writer),
     config=TrainConfig(
         **GRAY,
-        input_size=64,
+        input_size=128,
         dim=128,
-        epochs=20,
+        epochs=12,
         steps_per_epoch=40,
         batch_labels=16,
         per_label=4,
         lr=3e-3,
         val_fraction=0.2,
-        patience=20,
+        patience=12,
     ),
     headline="eer",
     metrics=("eer", *RETRIEVAL),
-    quick={"epochs": 2, "steps_per_epoch": 10},
+    quick={"epochs": 4, "steps_per_epoch": 20, "input_size": 64},
     forgery_suffix="_forg",
 )
 

@@ -36,13 +36,14 @@ def rows(results: dict[str, Any]) -> list[str]:
     ]
     for entry in results.values():
         off, ours = entry["off_the_shelf"]["metrics"], entry["trained"]["metrics"]
-        for key in entry["metrics"]:
+        for i, key in enumerate(entry["metrics"]):
             name = metric_name(key, ours)
             if key == entry["headline"]:
                 name = f"**{name}**"
+            where = f"{entry['set']} | {entry['protocol']}" if i == 0 else " |"
             lines.append(
-                f"| {entry['set']} | {entry['protocol']} | {name} | {off[key]:.3f} | "
-                f"{ours[key]:.3f} | {gain(key, off[key], ours[key]):+.3f} |"
+                f"| {where} | {name} | {off[key]:.3f} | {ours[key]:.3f} | "
+                f"{gain(key, off[key], ours[key]):+.3f} |"
             )
     return lines
 
@@ -56,18 +57,16 @@ def targets(results: dict[str, Any]) -> list[str]:
             f"- Omniglot 20-way one-shot >= {ONE_SHOT_TARGET:.0%}: {accuracy:.1%}, {verdict}"
         )
     for entry in results.values():
-        key = entry["headline"]
+        name = metric_name(entry["headline"], entry["trained"]["metrics"])
         verdict = "yes" if beats(entry) else "NO"
-        lines.append(
-            f"- trained beats off-the-shelf on {entry['set']} ({NAMES.get(key, key)}): {verdict}"
-        )
+        lines.append(f"- trained beats off-the-shelf on {entry['set']} ({name}): {verdict}")
     return lines
 
 
 def runs(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        "| set | train images / labels | test images / labels | epochs | train s "
+        "| set | train images / labels | test images scored / labels | epochs | train s "
         "| evaluate s (off-the-shelf / trained) | command |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -75,7 +74,7 @@ def runs(results: dict[str, Any]) -> list[str]:
         split, sec = entry["split"], entry["seconds"]
         lines.append(
             f"| {entry['set']} | {split['train_images']} / {split['train_labels']} | "
-            f"{split['test_images']} / {len(split['test_labels'])} | "
+            f"{entry['trained']['info']['n_images']} / {len(split['test_labels'])} | "
             f"{entry['training']['epochs']} | {sec['train']:.0f} | "
             f"{sec['evaluate_off_the_shelf']:.0f} / {sec['evaluate_trained']:.0f} | "
             f"`{entry['command']}` |"

@@ -5,7 +5,8 @@ test rows (unseen alphabets, objects or writers), trains with `train_folder` (th
 `lookalike train`) on the training rows, and scores the off-the-shelf model and the trained
 one with `evaluate_folder` (the core of `lookalike evaluate`) on the same test rows.
 
-Writes benchmarks/results/train_quality.json and .md (merged with earlier runs of other
+Writes benchmarks/results/train_quality.json and .md, keeps the trained checkpoints in
+benchmarks/results/models/<set>.pt, (merged with earlier runs of other
 sets, so `--only` runs add up) and prints the markdown table. `--quick` is a smoke run
 (a few training steps, at most 200 test images) written to train_quality_quick.*.
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._protocols import PROTOCOLS, Protocol, read_rows, write_rows  # noqa: E402
 from benchmarks._report import markdown  # noqa: E402
-from indexer.training.evaluate import evaluate_folder  # noqa: E402
+from indexer.training.evaluate import EvaluationResult, evaluate_folder  # noqa: E402
 from indexer.training.run import train_folder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -38,27 +39,33 @@ OUT = ROOT / "benchmarks" / "results"
 QUICK_TEST_IMAGES = 200
 
 
-def run_protocol(protocol: Protocol, *, quick: bool, tmp: Path, device: str) -> dict[str, Any]:
+def run_protocol(
+    protocol: Protocol, *, quick: bool, tmp: Path, models: Path, device: str
+) -> dict[str, Any]:
     """Split, train on the training rows, score both models on the test rows."""
     root = DATA / protocol.folder
     train_rows, test_rows = protocol.split(read_rows(root / "labels.csv"))
     train_csv = write_rows(tmp / f"{protocol.key}-train.csv", train_rows)
     test_csv = write_rows(tmp / f"{protocol.key}-test.csv", test_rows)
     config = protocol.train_config(quick=quick)
-    model = tmp / f"{protocol.key}.pt"
+    model = models / f"{protocol.key}.pt"  # kept: benchmarks/siamese_tasks.py scores it too
     started = time.perf_counter()
     trained = train_folder(
         config, root, model, labels_csv=train_csv, device=torch.device(device), progress=False
     )
     train_s = time.perf_counter() - started
-    evaluate = {
-        "labels_csv": test_csv,
-        "forgery_suffix": protocol.forgery_suffix,
-        "max_images": QUICK_TEST_IMAGES if quick else None,
-        "device": device,
-    }
-    off = evaluate_folder(root, **evaluate)
-    ours = evaluate_folder(root, model_path=str(model), **evaluate)
+
+    def score(model_path: str | None) -> EvaluationResult:
+        return evaluate_folder(
+            root,
+            test_csv,
+            model_path=model_path,
+            forgery_suffix=protocol.forgery_suffix,
+            max_images=QUICK_TEST_IMAGES if quick else None,
+            device=device,
+        )
+
+    off, ours = score(None), score(str(model))
     return {
         "set": protocol.folder,
         "protocol": protocol.protocol,
@@ -109,12 +116,14 @@ def main() -> int:
     stem = "train_quality_quick" if args.quick else "train_quality"
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / f"{stem}.json"
+    models = args.out / ("models_quick" if args.quick else "models")
+    models.mkdir(exist_ok=True)
     results = load(json_path)
     with tempfile.TemporaryDirectory() as tmp:
         for key in keys:
             logging.info("=== %s", key)
             results[key] = run_protocol(
-                PROTOCOLS[key], quick=args.quick, tmp=Path(tmp), device=args.device
+                PROTOCOLS[key], quick=args.quick, tmp=Path(tmp), models=models, device=args.device
             )
             json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     results = {k: results[k] for k in PROTOCOLS if k in results}  # table in a fixed order

@@ -92,3 +92,14 @@ def embedding_versions(session: Session, image_id: int) -> list[str]:
     """The model versions that hold a vector of this image."""
     query = select(Embedding.model_version).where(Embedding.image_id == image_id)
     return sorted(session.scalars(query))
+
+
+def indexed_ids(session: Session, version: str) -> list[int]:
+    """Ids of the indexed images that have a vector of model `version`, ascending."""
+    query = (
+        select(Embedding.image_id)
+        .join(Image, Image.id == Embedding.image_id)
+        .where(Embedding.model_version == version, Image.status == ImageStatus.INDEXED)
+        .order_by(Embedding.image_id)
+    )
+    return list(session.scalars(query))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -27,10 +28,20 @@ class LoadedModel:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+# Thresholds of the off-the-shelf model, measured on caltech101-7's label pairs by
+# `lookalike evaluate --data ../shared/data/caltech101-7 --save-calibration FILE`.
+DEFAULT_CALIBRATION = Path(__file__).with_name("default_calibration.json")
+GENERIC_KEY = "generic_calibration"
+
+
 def default_model() -> LoadedModel:
     """The off-the-shelf model: ImageNet EfficientNet-Lite0 pooled features, no head."""
     encoder = SiameseEncoder(EncoderConfig())
-    return LoadedModel(encoder=encoder.eval(), version=DEFAULT_VERSION)
+    metadata = {
+        "calibrations": json.loads(DEFAULT_CALIBRATION.read_text()),
+        GENERIC_KEY: True,  # measured on other images than the user's: a fallback only
+    }
+    return LoadedModel(encoder=encoder.eval(), version=DEFAULT_VERSION, metadata=metadata)
 
 
 def weights_digest(encoder: SiameseEncoder) -> str:

@@ -23,6 +23,7 @@ class EncoderConfig:
     input_size: int = 224
     grayscale: bool = False
     pretrained: bool = True
+    width: int = 16  # small_cnn: channels of its first stage (doubling per stage)
     mean: tuple[float, ...] = IMAGENET_MEAN
     std: tuple[float, ...] = IMAGENET_STD
 
@@ -56,6 +57,7 @@ class SiameseEncoder(nn.Module):
             config.backbone,
             pretrained=config.pretrained and load_pretrained,
             in_channels=config.channels,
+            width=config.width,
         )
         feature_dim = self.backbone.out_dim
         self.head: nn.Module

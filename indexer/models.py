@@ -1,4 +1,5 @@
-"""The catalog schema: images (the source of truth for vectors), jobs, and the change log."""
+"""The catalog schema: images (the source of truth for vectors), jobs, the change log, and
+the galleries of labelled references used for one-shot recognition."""
 
 from __future__ import annotations
 
@@ -6,7 +7,17 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
@@ -155,4 +166,34 @@ class IndexChange(Base):
     image_id: Mapped[int] = mapped_column(Id, index=True)
     op: Mapped[str] = mapped_column(String(8))
     model_version: Mapped[str | None] = mapped_column(String(128))  # None: every version
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Gallery(Base):
+    """A named set of labelled reference images to identify queries against (one-shot)."""
+
+    __tablename__ = "galleries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    distance: Mapped[str] = mapped_column(String(16), default="cosine")
+    threshold: Mapped[float | None] = mapped_column(Float)  # None: calibrated
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GalleryItem(Base):
+    """One reference image of a gallery label; the bytes are kept to re-embed for new models."""
+
+    __tablename__ = "gallery_items"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    gallery_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("galleries.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(256))
+    filename: Mapped[str | None] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    model_version: Mapped[str | None] = mapped_column(String(128))  # of `vector`
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

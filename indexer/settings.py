@@ -10,6 +10,7 @@ from pathlib import Path
 from indexer.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
+DISTANCES = ("cosine", "euclidean", "manhattan")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Settings:
     source_roots: tuple[Path, ...] = ()  # folders the API may index from; none: API refuses
     decode_threads: int = 1  # threads reading and decoding files per worker process
     torch_threads: int | None = None  # intra-op threads of the encoder; None: torch's default
+    distance: str = "cosine"  # search scores and ranking: cosine|euclidean|manhattan
+    anomaly_k: int = 5  # neighbours whose mean distance is a query's novelty score
+    anomaly_percentile: float = 99.0  # of the catalog's leave-one-out scores: the threshold
 
     @property
     def index_dir(self) -> Path:
@@ -66,6 +70,12 @@ class Settings:
         device = env.get("LOOKALIKE_DEVICE", "auto").lower()
         if device not in DEVICES:
             raise ConfigError(f"LOOKALIKE_DEVICE must be one of {DEVICES}, got {device!r}")
+        distance = env.get("LOOKALIKE_DISTANCE", "cosine").lower()
+        if distance not in DISTANCES:
+            raise ConfigError(f"LOOKALIKE_DISTANCE must be one of {DISTANCES}, got {distance!r}")
+        percentile = _number(env, "LOOKALIKE_ANOMALY_PERCENTILE", 99.0)
+        if percentile > 100:
+            raise ConfigError(f"LOOKALIKE_ANOMALY_PERCENTILE must be <= 100, got {percentile}")
         return cls(
             home=home,
             database_url=database_url,
@@ -87,6 +97,9 @@ class Settings:
             source_roots=_paths(env.get("LOOKALIKE_SOURCE_ROOTS", "")),
             decode_threads=int(_number(env, "LOOKALIKE_DECODE_THREADS", _default_threads())),
             torch_threads=int(_number(env, "LOOKALIKE_TORCH_THREADS", 0)) or None,
+            distance=distance,
+            anomaly_k=int(_number(env, "LOOKALIKE_ANOMALY_K", 5)),
+            anomaly_percentile=percentile,
         )
 
 

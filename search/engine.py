@@ -14,9 +14,11 @@ from indexer.db import SessionFactory
 from indexer.decode import decode_image
 from indexer.models import Embedding, Image, ImageStatus
 from indexer.training.calibration import Calibration
+from indexer.training.distances import check_distance
 from indexer.types import Embeddings
 from search.errors import InvalidKError, NotIndexedError
 from search.filters import MetadataFilter
+from search.metric import Scores, from_cosine, scores_between
 from search.serving import Serving, ServingState
 
 OVERFETCH = 4  # first ask the index for k * OVERFETCH neighbours when a filter is set
@@ -26,8 +28,8 @@ OVERFETCH = 4  # first ask the index for k * OVERFETCH neighbours when a filter 
 class Hit:
     id: int
     uri: str
-    score: float  # cosine similarity, higher is closer
-    distance: float  # 1 - score
+    score: float  # higher is closer; its meaning depends on the distance (search.metric)
+    distance: float  # lower is closer
     metadata: dict[str, Any] = field(default_factory=dict)
     match: bool | None = None  # same thing per the model's calibrated threshold; None: uncalibrated
 
@@ -48,11 +50,13 @@ class QueryEngine:
         *,
         max_k: int = 1000,
         max_pixels: int = 64_000_000,
+        distance: str = "cosine",
     ) -> None:
         self.serving = serving
         self.sessions = sessions
         self.max_k = max_k
         self.max_pixels = max_pixels
+        self.distance = check_distance(distance)
 
     def check_k(self, k: int) -> int:
         if not 1 <= k <= self.max_k:
@@ -113,24 +117,52 @@ class QueryEngine:
         """
         serving = serving or self.serving.current()
         index = serving.index_sync.require_ready()
-        calibration = serving.calibration if _cosine(serving.calibration) else None
+        calibration = serving.calibrations.get(self.distance)
         where = where or MetadataFilter()
-        fetch = k * OVERFETCH if where else k
+        # Manhattan ranks differently from the cosine index: re-rank a wider candidate set.
+        widen = OVERFETCH if self.distance == "manhattan" else 1
+        fetch = min(k * (OVERFETCH if where else 1) * widen, max(index.ntotal, 1))
         rows: dict[int, Image | None] = {}
         while True:
-            scores, ids = index.search(vectors, fetch)  # (n, fetch), (n, fetch)
+            cosine, ids = index.search(vectors, fetch)  # (n, fetch), (n, fetch)
+            scores, ids = self.rescore(vectors, cosine, ids, serving)
             rows.update(self._rows({int(i) for i in ids.ravel() if i >= 0} - rows.keys()))
             hits = [
                 [
-                    _hit(row, float(s), calibration)
-                    for s, i in zip(score_row, id_row, strict=True)
+                    _hit(row, float(s), float(d), calibration)
+                    for s, d, i in zip(score_row, dist_row, id_row, strict=True)
                     if (row := rows.get(int(i))) is not None and where.matches(row.meta)
                 ][:k]
-                for score_row, id_row in zip(scores, ids, strict=True)
+                for score_row, dist_row, id_row in zip(
+                    scores.score, scores.distance, ids, strict=True
+                )
             ]
             if all(len(h) >= k for h in hits) or fetch >= index.ntotal:
                 return hits
             fetch = min(fetch * 2, index.ntotal)
+
+    def rescore(
+        self, queries: Embeddings, cosine: np.ndarray, ids: np.ndarray, serving: Serving
+    ) -> tuple[Scores, np.ndarray]:
+        """Scores (n, c) of the candidates under the engine's distance, ids re-ordered to match."""
+        converted = from_cosine(cosine, self.distance)
+        if converted is not None:
+            return converted, ids
+        found, vectors = serving.index_sync.exact_vectors(np.unique(ids[ids >= 0]))
+        row_of = {int(i): r for r, i in enumerate(found)}
+        score = np.full(ids.shape, -np.inf, dtype=np.float32)
+        distance = np.full(ids.shape, np.inf, dtype=np.float32)
+        for q in range(len(queries)):
+            rows = [row_of.get(int(i), -1) for i in ids[q]]
+            known = np.flatnonzero(np.asarray(rows) >= 0)
+            if len(known):
+                exact = scores_between(
+                    queries[q : q + 1], vectors[[rows[j] for j in known]], self.distance
+                )
+                score[q, known], distance[q, known] = exact.score[0], exact.distance[0]
+            order = np.argsort(distance[q], kind="stable")
+            score[q], distance[q], ids[q] = score[q, order], distance[q, order], ids[q, order]
+        return Scores(score, distance), ids
 
     def _rows(self, ids: set[int]) -> dict[int, Image | None]:
         """The catalog rows of `ids`; None for ids no longer in the catalog."""
@@ -141,13 +173,9 @@ class QueryEngine:
             return {i: None for i in ids} | {row.id: row for row in found}
 
 
-def _cosine(calibration: Calibration | None) -> bool:
-    return calibration is not None and calibration.distance == "cosine"
-
-
-def _hit(row: Image, score: float, calibration: Calibration | None) -> Hit:
+def _hit(row: Image, score: float, distance: float, calibration: Calibration | None) -> Hit:
     match = calibration.decide(score) if calibration is not None else None
-    return Hit(row.id, row.uri, score, 1.0 - score, row.meta or {}, match)
+    return Hit(row.id, row.uri, score, distance, row.meta or {}, match)
 
 
 def _ms_since(start: float) -> float:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from indexer.db import SessionFactory, make_session_factory
 from indexer.embedder import Embedder
 from indexer.settings import Settings
+from search.anomaly import AnomalyScorer
 from search.engine import QueryEngine
+from search.gallery import GalleryService
 from search.serving import ServingState
 from search.sync import IndexSync
 
@@ -18,6 +20,8 @@ class Runtime:
     sessions: SessionFactory
     serving: ServingState
     engine: QueryEngine
+    galleries: GalleryService
+    anomaly: AnomalyScorer
 
     @property
     def embedder(self) -> Embedder:
@@ -32,5 +36,15 @@ def build_runtime(settings: Settings, *, load: str = "now") -> Runtime:
     """Wire everything; `load` is "now" (block until the index is ready), "background" or "lazy"."""
     sessions = make_session_factory(settings.database_url)
     serving = ServingState(settings, sessions, load=load)
-    engine = QueryEngine(serving, sessions, max_k=settings.max_k, max_pixels=settings.max_pixels)
-    return Runtime(settings, sessions, serving, engine)
+    engine = QueryEngine(
+        serving,
+        sessions,
+        max_k=settings.max_k,
+        max_pixels=settings.max_pixels,
+        distance=settings.distance,
+    )
+    galleries = GalleryService(engine)
+    anomaly = AnomalyScorer(
+        engine, galleries, k=settings.anomaly_k, percentile=settings.anomaly_percentile
+    )
+    return Runtime(settings, sessions, serving, engine, galleries, anomaly)

@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.db import SessionFactory
@@ -19,7 +19,7 @@ from indexer.embedder import Embedder
 from indexer.model_registry import ensure_serving_model, serving_model
 from indexer.resources import embedder_for
 from indexer.settings import Settings
-from indexer.training.calibration import Calibration, calibration_of
+from indexer.training.calibration import Calibration, calibrations_of
 from search.index_factory import IndexConfig
 from search.sync import IndexSync
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class Serving:
     embedder: Embedder
     index_sync: IndexSync
-    calibration: Calibration | None = None
+    calibrations: dict[str, Calibration] = field(default_factory=dict)  # by distance
 
     @property
     def version(self) -> str:
@@ -99,7 +99,7 @@ class ServingState:
             index_sync.ensure_ready()
         elif load == "background":
             index_sync.start_background()
-        return Serving(embedder, index_sync, calibration_of(embedder.metadata))
+        return Serving(embedder, index_sync, calibrations_of(embedder.metadata))
 
 
 def snapshot_path(settings: Settings, version: str) -> Path:

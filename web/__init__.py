@@ -10,7 +10,18 @@ from search.runtime import Runtime, build_runtime
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
     """Build the web app; the index loads in the background (503 until ready)."""
-    from web import api, api_feedback, api_jobs, errors, metrics, pages
+    from web import (
+        api,
+        api_anomaly,
+        api_compare,
+        api_duplicates,
+        api_feedback,
+        api_galleries,
+        api_jobs,
+        errors,
+        metrics,
+        pages,
+    )
 
     if runtime is None:
         runtime = build_runtime(settings or Settings.from_env(), load="background")
@@ -19,8 +30,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.extensions["lookalike"] = runtime
     errors.init_app(app)
     metrics.init_app(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(api_feedback.bp)
+    for module in (api, api_anomaly, api_compare, api_duplicates, api_feedback, api_galleries):
+        app.register_blueprint(module.bp)
     app.register_blueprint(api_jobs.bp)
     app.register_blueprint(pages.bp)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,24 @@ def int_arg(source: Any, name: str, default: int) -> int:
         return int(raw)
     except (TypeError, ValueError) as exc:
         raise BadRequestError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def float_arg(source: Any, name: str, default: float | None = None) -> float | None:
+    raw = source.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise BadRequestError(f"{name} must be a number, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise BadRequestError(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
+def upload(field: str = "image") -> bytes:
+    """The bytes of the multipart file `field`; BadRequestError when it is missing."""
+    return _upload(field)
 
 
 def _metadata_arg() -> dict[str, Any]:

@@ -33,6 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-images", type=int, help="evaluate at most N images, spread over labels")
     p.add_argument("--device", help="cpu, cuda or auto (default: LOOKALIKE_DEVICE)")
     p.add_argument("--report-dir", help="write report.json and report.html here")
+    p.add_argument(
+        "--save-calibration",
+        metavar="FILE",
+        help="write the thresholds of every distance (label pairs) as JSON, e.g. to ship as "
+        "a model's calibration",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(handler=evaluate_command)
@@ -65,6 +71,9 @@ def evaluate_command(args: argparse.Namespace, settings: Settings) -> int:
             info=result.info,
         )
         print(f"report: {paths.html}", file=sys.stderr)
+    if args.save_calibration:
+        calibrations = {k: c.to_dict() for k, c in result.calibrations.items()}
+        Path(args.save_calibration).write_text(json.dumps(calibrations, indent=2) + "\n")
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_result(result))
     return 0
 

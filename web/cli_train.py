@@ -52,6 +52,9 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backbone", choices=BACKBONES, default=DEFAULTS.backbone)
     p.add_argument("--grayscale", action="store_true", help="1-channel input (small_cnn only)")
     p.add_argument("--dim", type=int, default=DEFAULTS.dim, help="embedding dimension")
+    p.add_argument(
+        "--width", type=int, default=DEFAULTS.width, help="small_cnn first-stage channels"
+    )
     p.add_argument("--input-size", type=int, default=DEFAULTS.input_size, help="pixels per side")
     p.add_argument("--freeze-backbone", action="store_true", help="train the head only")
     p.add_argument("--backbone-lr-mult", type=float, default=DEFAULTS.backbone_lr_mult)

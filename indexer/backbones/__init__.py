@@ -10,7 +10,9 @@ from indexer.errors import ModelError
 BACKBONES = ("efficientnet_lite0", "small_cnn")
 
 
-def build_backbone(name: str, *, pretrained: bool, in_channels: int = 3) -> Backbone:
+def build_backbone(
+    name: str, *, pretrained: bool, in_channels: int = 3, width: int = 16
+) -> Backbone:
     """Build a backbone by name; it exposes `out_dim` and returns (B, out_dim) features."""
     if name == "efficientnet_lite0":
         model = EfficientNetLite0()
@@ -18,7 +20,7 @@ def build_backbone(name: str, *, pretrained: bool, in_channels: int = 3) -> Back
     if name == "small_cnn":
         if pretrained:
             raise ModelError("small_cnn has no pretrained weights; train it with `lookalike train`")
-        return SmallCNN(in_channels=in_channels)
+        return SmallCNN(in_channels=in_channels, width=width)
     raise ModelError(f"unknown backbone {name!r}; choose one of {BACKBONES}")
 
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from indexer.training.distances import check_distance
+from indexer.training.distances import DISTANCES, check_distance
+from indexer.training.metrics import pair_similarities
 from indexer.training.verification import error_rates, midpoint_below, verification_metrics
 
-METADATA_KEY = "calibration"
+METADATA_KEY = "calibration"  # the training distance's calibration
+ALL_KEY = "calibrations"  # {distance: calibration} for every supported distance
 
 
 def far_key(target: float) -> str:
@@ -96,3 +98,23 @@ def calibration_of(metadata: Mapping[str, Any]) -> Calibration | None:
     """The calibration stored in a checkpoint's metadata, or None when it has none."""
     data = metadata.get(METADATA_KEY)
     return None if data is None else Calibration.from_dict(data)
+
+
+def calibrate_embeddings(
+    embeddings: np.ndarray, labels: np.ndarray, *, seed: int = 0
+) -> dict[str, Calibration]:
+    """One calibration per supported distance from the labelled pairs of `embeddings`."""
+    result: dict[str, Calibration] = {}
+    for distance in DISTANCES:
+        similarities, same = pair_similarities(embeddings, labels, distance=distance, seed=seed)
+        result[distance] = calibrate(similarities, same, distance=distance)
+    return result
+
+
+def calibrations_of(metadata: Mapping[str, Any]) -> dict[str, Calibration]:
+    """Every calibration stored in a checkpoint's metadata, keyed by distance."""
+    stored = {str(k): Calibration.from_dict(v) for k, v in (metadata.get(ALL_KEY) or {}).items()}
+    single = calibration_of(metadata)
+    if single is not None:
+        stored.setdefault(single.distance, single)
+    return stored

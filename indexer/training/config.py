@@ -25,6 +25,7 @@ class TrainConfig:
 
     backbone: str = "efficientnet_lite0"
     grayscale: bool = False
+    width: int = 16  # small_cnn only: first-stage channels (capacity grows with width^2)
     dim: int = 256
     input_size: int = 224
     loss: LossName = "triplet"
@@ -61,6 +62,8 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.grayscale and self.backbone != "small_cnn":
             raise ValueError("grayscale input needs the small_cnn backbone")
+        if self.width < 4:
+            raise ValueError(f"width must be at least 4, got {self.width}")
         if self.epochs < 1 or self.dim < 1 or self.input_size < 16:
             raise ValueError("epochs and dim must be positive and input_size at least 16")
 

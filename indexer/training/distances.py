@@ -32,7 +32,7 @@ def pairwise_distances(a: torch.Tensor, b: torch.Tensor, kind: DistanceName) -> 
 
 def pairwise_distances_np(a: np.ndarray, b: np.ndarray, kind: DistanceName) -> np.ndarray:
     """numpy twin of `pairwise_distances`; float32 (n, m)."""
-    ta, tb = torch.from_numpy(np.ascontiguousarray(a)), torch.from_numpy(np.ascontiguousarray(b))
+    ta, tb = torch.from_numpy(np.array(a, np.float32)), torch.from_numpy(np.array(b, np.float32))
     return pairwise_distances(ta.float(), tb.float(), kind).numpy()
 
 

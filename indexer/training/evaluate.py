@@ -20,7 +20,7 @@ from indexer.checkpoint import load_model
 from indexer.decode import decode_image, read_bytes
 from indexer.embedder import Embedder
 from indexer.errors import ConfigError, ImageError
-from indexer.training.calibration import Calibration, calibrate
+from indexer.training.calibration import Calibration, calibrate, calibrate_embeddings
 from indexer.training.data import Manifest, read_manifest
 from indexer.training.metrics import (
     one_shot_accuracy,
@@ -44,12 +44,14 @@ class EvaluationResult:
     similarities: np.ndarray
     same: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    calibrations: dict[str, Calibration] = field(default_factory=dict)  # every distance
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: metrics, calibration and info (not the per-pair arrays)."""
         return {
             "metrics": self.metrics,
             "calibration": self.calibration.to_dict(),
+            "calibrations": {k: c.to_dict() for k, c in self.calibrations.items()},
             "info": self.info,
         }
 
@@ -232,4 +234,4 @@ def evaluate_folder(
         "pairs": "csv" if pairs_csv else ("forgery" if forgery_suffix else "labels"),
         "seconds": round(time.perf_counter() - started, 2),
     }
-    return replace(result, info=info)
+    return replace(result, info=info, calibrations=calibrate_embeddings(embeddings, labels))

@@ -59,6 +59,7 @@ def build_encoder(config: TrainConfig) -> SiameseEncoder:
             input_size=config.input_size,
             grayscale=config.grayscale,
             pretrained=config.backbone != "small_cnn",
+            width=config.width,
         )
     )
 
@@ -211,6 +212,9 @@ class Trainer:
             "baseline": p.baseline,
             "validated_on": "validation" if self.has_validation else "training (no validation)",
             "calibration": calibration.to_dict(),
+            "calibrations": {
+                k: c.to_dict() for k, c in self.validator.calibrations(self.encoder).items()
+            },
             "history": p.history,
             "epochs": p.epoch,
         }

@@ -15,6 +15,7 @@ import torch
 from indexer.encoder import SiameseEncoder
 from indexer.preprocess import to_tensor
 from indexer.training.augment import Augment
+from indexer.training.calibration import Calibration, calibrate_embeddings
 from indexer.training.data import LabelledSet
 from indexer.training.metrics import pair_similarities, retrieval_metrics
 from indexer.types import Embeddings
@@ -76,3 +77,7 @@ class Validator:
     def pairs(self, encoder: SiameseEncoder) -> tuple[np.ndarray, np.ndarray]:
         """Similarities and same-label flags of validation pairs, for calibration."""
         return pair_similarities(self.embed(encoder), self.labels, distance=self.distance)
+
+    def calibrations(self, encoder: SiameseEncoder) -> dict[str, Calibration]:
+        """Thresholds for every distance, measured on the validation pairs."""
+        return calibrate_embeddings(self.embed(encoder), self.labels)

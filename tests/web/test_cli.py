@@ -13,16 +13,6 @@ from web.cli import main
 from web.cli_commands import demo_catalog
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, settings: Settings, tiny_model_path: Path) -> Settings:
-    for name in ("REDIS_URL", "DATABASE_URL", "LOOKALIKE_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LOOKALIKE_HOME", str(settings.home))
-    monkeypatch.setenv("LOOKALIKE_MODEL", str(tiny_model_path))
-    monkeypatch.setenv("LOOKALIKE_DEVICE", "cpu")
-    return settings
-
-
 def test_index_reports_added_duplicates_and_failures(
     env: Settings, image_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

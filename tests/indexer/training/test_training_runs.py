@@ -13,7 +13,7 @@ import torch
 
 from indexer.checkpoint import load_checkpoint
 from indexer.embedder import Embedder
-from indexer.training.calibration import Calibration
+from indexer.training.calibration import Calibration, calibrations_of
 from indexer.training.config import TrainConfig
 from indexer.training.data import LabelledSet, load_set, read_manifest
 from indexer.training.metrics import retrieval_metrics
@@ -79,6 +79,9 @@ def test_omniglot_small_cnn_improves_on_unseen_characters(tmp_path: Path) -> Non
     assert meta["baseline"]["map@r"] == result.baseline["map@r"]
     calibration = Calibration.from_dict(meta["calibration"])
     assert calibration.distance == "cosine" and calibration.n_pairs > 0
+    every = calibrations_of(meta)  # one per distance, for galleries and compare
+    assert set(every) == {"cosine", "euclidean", "manhattan"}
+    assert every["cosine"] == calibration
     assert len(meta["history"]) == result.epochs == 3
 
 
