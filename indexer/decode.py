@@ -41,6 +41,7 @@ def decode_image(data: bytes, *, max_pixels: int, draft_size: int | None = None)
         raise NotAnImageError("empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # e.g. corrupt EXIF: decode anyway
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             _check_format(image)

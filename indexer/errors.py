@@ -56,5 +56,12 @@ class ImageTooLargeError(ImageError):
     code = "image_too_large"
 
 
+class TooManyFilesError(LookalikeError):
+    """A bulk source that lists more images than one job may hold."""
+
+    status = 413
+    code = "too_many_files"
+
+
 class ModelError(LookalikeError):
     code = "model_error"

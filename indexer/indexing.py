@@ -42,9 +42,10 @@ def start_index(
     *,
     chunk_size: int = 64,
     roots: Sequence[Path] | None = None,
+    max_files: int | None = None,
 ) -> IndexRun:
     """Collect `paths` (files, folders, manifests) and create a job with pending rows."""
-    found = collect(paths, roots=roots)
+    found = collect(paths, roots=roots, max_files=max_files)
     with sessions.begin() as session:
         job, ids = create_job(session, source=" ".join(map(str, paths)), files=found.files)
         note_job(session, job.id, found.errors)
@@ -59,6 +60,7 @@ def submit_index(
     *,
     roots: Sequence[Path] | None = None,
     chunk_size: int = 64,
+    max_files: int | None = None,
 ) -> int:
     """Create a job for `source` and start it without waiting for it; return its id.
 
@@ -66,12 +68,14 @@ def submit_index(
     collects and embeds in a background thread, so the caller returns at once.
     """
     if not app.conf.task_always_eager:
-        run = start_index(sessions, [source], chunk_size=chunk_size, roots=roots)
+        run = start_index(
+            sessions, [source], chunk_size=chunk_size, roots=roots, max_files=max_files
+        )
         send_chunks(app, run)
         return run.job_id
     with sessions.begin() as session:
         job_id = open_job(session, source).id
-    args = (app, sessions, job_id, source, roots, chunk_size)
+    args = (app, sessions, job_id, source, roots, chunk_size, max_files)
     threading.Thread(target=_run_in_thread, args=args, name=f"job-{job_id}", daemon=True).start()
     return job_id
 
@@ -83,9 +87,10 @@ def _run_in_thread(
     source: str,
     roots: Sequence[Path] | None,
     chunk_size: int,
+    max_files: int | None,
 ) -> None:
     try:
-        found = collect([source], roots=roots)
+        found = collect([source], roots=roots, max_files=max_files)
         with sessions.begin() as session:
             job = get_job(session, job_id)
             ids = fill_job(session, job, found.files)

@@ -41,6 +41,10 @@ class Settings:
     distance: str = "cosine"  # search scores and ranking: cosine|euclidean|manhattan
     anomaly_k: int = 5  # neighbours whose mean distance is a query's novelty score
     anomaly_percentile: float = 99.0  # of the catalog's leave-one-out scores: the threshold
+    api_key_reads: bool = False  # True: read endpoints need the API key too
+    rate_limit_per_minute: int = 600  # searches per client and minute; 0: no limit
+    proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops)
+    max_job_files: int = 1_000_000  # images one indexing job may list
 
     @property
     def index_dir(self) -> Path:
@@ -100,6 +104,10 @@ class Settings:
             distance=distance,
             anomaly_k=int(_number(env, "LOOKALIKE_ANOMALY_K", 5)),
             anomaly_percentile=percentile,
+            api_key_reads=_flag(env, "LOOKALIKE_API_KEY_READS"),
+            rate_limit_per_minute=_count(env, "LOOKALIKE_RATE_LIMIT", 600),
+            proxy_hops=_count(env, "LOOKALIKE_PROXY_HOPS", 0),
+            max_job_files=int(_number(env, "LOOKALIKE_MAX_JOB_FILES", 1_000_000)),
         )
 
 
@@ -111,6 +119,29 @@ def _paths(raw: str) -> tuple[Path, ...]:
 def _default_threads() -> int:
     """Decode threads per worker process: a few, but not more than the cores."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number >= 0 (0 switches the feature off)."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {raw!r}")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.errors import BadRequestError, ForbiddenError
+from indexer.errors import BadRequestError, ForbiddenError, TooManyFilesError
 from indexer.manifest import is_manifest, read_manifest
 from indexer.scan import scan_paths
 
@@ -29,8 +29,16 @@ class Collected:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path or record, reason)
 
 
-def collect(paths: Iterable[str | Path], *, roots: Sequence[Path] | None = None) -> Collected:
-    """Expand files, folders and manifests; with `roots`, drop files outside every root."""
+def collect(
+    paths: Iterable[str | Path],
+    *,
+    roots: Sequence[Path] | None = None,
+    max_files: int | None = None,
+) -> Collected:
+    """Expand files, folders and manifests; with `roots`, drop files outside every root.
+
+    Raises TooManyFilesError when more than `max_files` images are listed.
+    """
     collected = Collected()
     seen: set[Path] = set()
     for raw in paths:
@@ -52,6 +60,11 @@ def collect(paths: Iterable[str | Path], *, roots: Sequence[Path] | None = None)
             else:
                 seen.add(item.path)
                 collected.files.append(item)
+    if max_files is not None and len(collected.files) > max_files:
+        raise TooManyFilesError(
+            f"{len(collected.files)} images listed, over the limit of {max_files} per job "
+            "(LOOKALIKE_MAX_JOB_FILES); split the source"
+        )
     return collected
 
 

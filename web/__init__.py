@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from indexer.settings import Settings
 from search.runtime import Runtime, build_runtime
@@ -18,9 +19,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         api_feedback,
         api_galleries,
         api_jobs,
+        auth,
         errors,
         metrics,
         pages,
+        rate_limit,
+        security,
     )
 
     if runtime is None:
@@ -34,13 +38,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.register_blueprint(module.bp)
     app.register_blueprint(api_jobs.bp)
     app.register_blueprint(pages.bp)
-
-    @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    security.init_app(app)
+    auth.init_app(app)
+    rate_limit.init_app(app)
+    if runtime.settings.proxy_hops:
+        hops = runtime.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     return app
 

@@ -47,7 +47,12 @@ def create() -> tuple[Response, int, dict[str, str]]:
     roots = rt.settings.source_roots
     source = check_source(body["source"], roots)
     job_id = submit_index(
-        celery_app(), rt.sessions, str(source), roots=roots, chunk_size=chunk_size
+        celery_app(),
+        rt.sessions,
+        str(source),
+        roots=roots,
+        chunk_size=chunk_size,
+        max_files=rt.settings.max_job_files,
     )
     location = url_for("api_jobs.show", job_id=job_id)
     return jsonify(_job_json(job_id)), 202, {"Location": location}

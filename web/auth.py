@@ -1,4 +1,5 @@
-"""API-key protection for the endpoints that change the catalog."""
+"""API-key protection: always for the endpoints that change the catalog, and for every other
+API endpoint too when LOOKALIKE_API_KEY_READS is set (health and metrics stay open)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 
 from indexer.errors import LookalikeError
 
@@ -26,11 +27,31 @@ def require_api_key(view: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        expected = current_app.extensions["lookalike"].settings.api_key
-        if expected:
-            given = request.headers.get(HEADER, "")
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                raise AuthError(f"this endpoint needs a valid {HEADER} header")
+        check_key()
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def check_key() -> None:
+    """Raise AuthError unless the request carries the configured key (none set: no-op)."""
+    expected = current_app.extensions["lookalike"].settings.api_key
+    if expected:
+        given = request.headers.get(HEADER, "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise AuthError(f"this endpoint needs a valid {HEADER} header")
+
+
+OPEN = frozenset({"api.health"})
+
+
+def _check_reads() -> None:
+    if request.path.startswith("/api/") and request.endpoint not in OPEN:
+        check_key()
+
+
+def init_app(app: Flask) -> None:
+    """With `api_key_reads`, every API endpoint but health and metrics needs the key."""
+    settings = app.extensions["lookalike"].settings
+    if settings.api_key and settings.api_key_reads:
+        app.before_request(_check_reads)

@@ -103,7 +103,7 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
     """Index files and folders; exit 1 when a path or an image failed (the rest is indexed)."""
     sessions = make_session_factory(settings.database_url)
     app = make_celery(settings)
-    run = start_index(sessions, paths, chunk_size=chunk_size)
+    run = start_index(sessions, paths, chunk_size=chunk_size, max_files=settings.max_job_files)
     for path, reason in run.scan_errors:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     total = sum(len(chunk) for chunk in run.chunks)

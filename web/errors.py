@@ -23,7 +23,11 @@ def init_app(app: Flask) -> None:
     def _lookalike(exc: LookalikeError) -> tuple[Response, int]:
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message)
-        return error_response(exc.status, exc.code, exc.message)
+        response, status = error_response(exc.status, exc.code, exc.message)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response, status
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int]:

@@ -14,4 +14,6 @@ def index() -> str:
         "index.html",
         max_upload_mb=runtime.settings.max_upload_mb,
         max_k=runtime.settings.max_k,
+        key_required=bool(runtime.settings.api_key),
+        key_for_reads=runtime.settings.api_key_reads,
     )

@@ -51,7 +51,7 @@
     form.append("k", String(k()));
     setStatus("Searching…");
     try {
-      render(await readJson(await fetch("api/v1/search", { method: "POST", body: form })));
+      render(await readJson(await window.lookalikeFetch("api/v1/search", { method: "POST", body: form })));
     } catch (err) {
       results.replaceChildren();
       setStatus(err.message, true);
@@ -63,7 +63,7 @@
     showQuery("api/v1/images/" + id + "/thumbnail?size=512", uri);
     setStatus("Searching…");
     try {
-      render(await readJson(await fetch("api/v1/images/" + id + "/similar?k=" + k())));
+      render(await readJson(await window.lookalikeFetch("api/v1/images/" + id + "/similar?k=" + k())));
     } catch (err) {
       results.replaceChildren();
       setStatus(err.message, true);
@@ -97,7 +97,7 @@
     if (lastQuery.kind === "file") form.append("image", lastQuery.file);
     else form.append("query_id", String(lastQuery.id));
     try {
-      await readJson(await fetch("api/v1/feedback", { method: "POST", body: form }));
+      await readJson(await window.lookalikeFetch("api/v1/feedback", { method: "POST", body: form }));
       box.dataset.marked = verdict;
       setStatus("Thanks: marked " + verdict + ".");
     } catch (err) {
@@ -186,7 +186,7 @@
 
   async function pollJobs() {
     try {
-      const body = await readJson(await fetch("api/v1/jobs?status=running"));
+      const body = await readJson(await window.lookalikeFetch("api/v1/jobs?status=running"));
       jobsEl.replaceChildren.apply(jobsEl, body.jobs.map(jobLine));
       jobsEl.hidden = body.jobs.length === 0;
     } catch (err) {
@@ -196,7 +196,7 @@
   }
   pollJobs();
 
-  fetch("api/v1/health").then(function (r) { return r.json(); }).then(function (h) {
+  window.lookalikeFetch("api/v1/health").then(function (r) { return r.json(); }).then(function (h) {
     document.getElementById("health").textContent =
       h.index.ready ? h.index.size + " images indexed · " + h.index.model_version : "index loading…";
   }).catch(function () {});

@@ -11,7 +11,7 @@
   async function api(url, options) {
     let response;
     try {
-      response = await fetch(url, options);
+      response = await window.lookalikeFetch(url, options);
     } catch (err) {
       throw new Error("Could not reach the server (" + err.message + ").");
     }

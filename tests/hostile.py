@@ -1,0 +1,103 @@
+"""A corpus of hostile and awkward image files, generated in memory for the tests.
+
+Each case says what the product must do with it: accept it (decode to RGB), or refuse it with
+a typed error whose HTTP status and message are given.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+
+from PIL import Image
+
+from tests.conftest import make_image
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # also the file name in bulk jobs
+    data: bytes
+    status: int  # 200: accepted; else the API's status
+    reason: str = ""  # a fragment of the error message
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bomb(width: int = 200_000, height: int = 200_000) -> bytes:
+    """A 100-byte PNG that claims 40 gigapixels (a decompression bomb's header)."""
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    idat = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def animated(fmt: str) -> bytes:
+    frames = [make_image(seed, (64, 48)) for seed in range(3)]
+    return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def exif_rotated() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    return encode(make_image(5, (80, 40)), "JPEG", exif=exif.tobytes())
+
+
+def palette_with_transparency() -> bytes:
+    image = make_image(6, (40, 40)).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    image.info["transparency"] = 0
+    return encode(image, "PNG", transparency=0)
+
+
+def sixteen_bit_png() -> bytes:
+    image = Image.new("I;16", (50, 40))
+    image.putdata([(x * 1300) % 65535 for x in range(50 * 40)])
+    return encode(image, "PNG")
+
+
+def corpus() -> list[Case]:
+    jpeg = encode(make_image(1, (200, 160)), "JPEG", quality=90)
+    png = encode(make_image(2, (200, 160)), "PNG")
+    return [
+        Case("truncated.jpg", jpeg[: len(jpeg) // 3], 400, "corrupt or truncated"),
+        Case("truncated.png", png[: len(png) // 2], 400, "corrupt or truncated"),
+        Case("empty.jpg", b"", 400, "empty file"),
+        Case("text.jpg", b"Dear customer,\nthis is not a photo.\n" * 20, 400, "not a recognised"),
+        Case("bomb.png", png_bomb(), 413, "pixels"),
+        Case("animated.gif", animated("GIF"), 200),
+        Case("animated.webp", animated("WEBP"), 200),
+        Case("sixteen-bit.png", sixteen_bit_png(), 200),
+        Case("cmyk.jpg", encode(make_image(3, (60, 60)).convert("CMYK"), "JPEG"), 200),
+        Case("palette-alpha.png", palette_with_transparency(), 200),
+        Case("exif-rotated.jpg", exif_rotated(), 200),
+        Case(
+            "drawing.svg",
+            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" '
+            b'height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>',
+            400,
+            "not a recognised",
+        ),
+        # A valid JPEG with an HTML page appended: decodes as the JPEG, never served as HTML.
+        Case("polyglot.jpg", jpeg + b"<html><script>alert(document.cookie)</script></html>", 200),
+        # A GIF header in front of a script: not decodable as a GIF.
+        Case("polyglot.gif", b"GIF89a/*<script>alert(1)</script>*/=1;", 400, ""),
+        Case("ppm.ppm", encode(make_image(4, (40, 40)), "PPM"), 415, "not supported"),
+    ]
+
+
+ACCEPTED = [c for c in corpus() if c.status == 200]
+REFUSED = [c for c in corpus() if c.status != 200]
