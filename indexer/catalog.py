@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from indexer.db import lock_registration
 from indexer.errors import NotFoundError
 from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
 from indexer.sources import SourceFile
@@ -37,6 +38,7 @@ def register_files(
 
     Manifest metadata replaces a known row's. Return (ids to embed, skipped unchanged uris).
     """
+    lock_registration(session)
     items = [f if isinstance(f, SourceFile) else SourceFile(Path(f)) for f in files]
     ids: list[int] = []
     known: set[int] = set()  # ids of the files' rows that existed before
@@ -73,6 +75,7 @@ def create_pending(
     session: Session, *, uri: str, path: str, metadata: dict[str, Any] | None = None
 ) -> Image:
     """Insert one pending row (used for API uploads)."""
+    lock_registration(session)
     row = Image(uri=uri, path=path, status=ImageStatus.PENDING, meta=metadata or {})
     session.add(row)
     session.flush()

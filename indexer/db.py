@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexer import migrate
@@ -56,3 +56,19 @@ def make_session_factory(url: str) -> SessionFactory:
     engine = make_engine(url)
     init_db(engine)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# pg_advisory_xact_lock key of catalog registration ("Lkrg" as a 32-bit integer).
+REGISTER_LOCK_KEY = 0x4C6B7267
+
+
+def lock_registration(session: Session) -> None:
+    """Serialise transactions that insert image rows until this one ends.
+
+    Two runs indexing the same folder at once would both find a uri missing and both
+    insert it. SQLite transactions already take the write lock at BEGIN (IMMEDIATE); on
+    PostgreSQL a transaction-scoped advisory lock makes the second run wait, then see the
+    first one's rows as known.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REGISTER_LOCK_KEY})
