@@ -105,8 +105,8 @@ GRAY: dict[str, Any] = {"backbone": "small_cnn", "grayscale": True, "flip": Fals
 OMNIGLOT = Protocol(
     key="omniglot",
     folder="omniglot-background",
-    protocol="train 6 alphabets, test Greek + Latin (unseen alphabets); small CNN from "
-    "scratch, grayscale 32 px",
+    protocol="train 6 alphabets, test Greek + Latin (unseen alphabets); small CNN (width 64) "
+    "from scratch, grayscale 32 px",
     split=hold_out_groups(frozenset({"Greek", "Latin"})),
     config=TrainConfig(
         **GRAY,
