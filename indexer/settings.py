@@ -45,6 +45,7 @@ class Settings:
     rate_limit_per_minute: int = 600  # searches per client and minute; 0: no limit
     proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops)
     max_job_files: int = 1_000_000  # images one indexing job may list
+    request_timeout_s: float = 30.0  # long API requests (duplicates, filtered search) give up
 
     @property
     def index_dir(self) -> Path:
@@ -108,6 +109,7 @@ class Settings:
             rate_limit_per_minute=_count(env, "LOOKALIKE_RATE_LIMIT", 600),
             proxy_hops=_count(env, "LOOKALIKE_PROXY_HOPS", 0),
             max_job_files=int(_number(env, "LOOKALIKE_MAX_JOB_FILES", 1_000_000)),
+            request_timeout_s=_number(env, "LOOKALIKE_REQUEST_TIMEOUT_S", 30.0),
         )
 
 

@@ -16,6 +16,7 @@ from indexer.models import Embedding, Image, ImageStatus
 from indexer.training.calibration import Calibration
 from indexer.training.distances import check_distance
 from indexer.types import Embeddings
+from search.deadline import NO_DEADLINE, Deadline
 from search.errors import InvalidKError, NotIndexedError
 from search.filters import MetadataFilter
 from search.metric import Scores, from_cosine, scores_between
@@ -51,12 +52,14 @@ class QueryEngine:
         max_k: int = 1000,
         max_pixels: int = 64_000_000,
         distance: str = "cosine",
+        request_timeout_s: float | None = None,
     ) -> None:
         self.serving = serving
         self.sessions = sessions
         self.max_k = max_k
         self.max_pixels = max_pixels
         self.distance = check_distance(distance)
+        self.request_timeout_s = request_timeout_s
 
     def check_k(self, k: int) -> int:
         if not 1 <= k <= self.max_k:
@@ -76,7 +79,8 @@ class QueryEngine:
         self.check_k(k)
         serving = self.serving.current()  # one model for both the query and the index
         vector = self.embed_bytes(data, serving)
-        hits = self.search_vectors(vector, k=k, serving=serving, where=where)[0]
+        deadline = Deadline(self.request_timeout_s)
+        hits = self.search_vectors(vector, k=k, serving=serving, where=where, deadline=deadline)[0]
         return SearchResult(hits, _ms_since(start))
 
     def similar(
@@ -87,7 +91,10 @@ class QueryEngine:
         self.check_k(k)
         serving = self.serving.current()
         vector = self.stored_vector(image_id, serving.version)
-        hits = self.search_vectors(vector, k=k + 1, serving=serving, where=where)[0]
+        deadline = Deadline(self.request_timeout_s)
+        hits = self.search_vectors(
+            vector, k=k + 1, serving=serving, where=where, deadline=deadline
+        )[0]
         return SearchResult([h for h in hits if h.id != image_id][:k], _ms_since(start))
 
     def stored_vector(self, image_id: int, version: str) -> Embeddings:
@@ -108,6 +115,7 @@ class QueryEngine:
         k: int,
         serving: Serving | None = None,
         where: MetadataFilter | None = None,
+        deadline: Deadline = NO_DEADLINE,
     ) -> list[list[Hit]]:
         """The k nearest catalog rows matching `where` for each query vector (n, D), best first.
 
@@ -124,6 +132,7 @@ class QueryEngine:
         fetch = min(k * (OVERFETCH if where else 1) * widen, max(index.ntotal, 1))
         rows: dict[int, Image | None] = {}
         while True:
+            deadline.check("a filtered search")
             cosine, ids = index.search(vectors, fetch)  # (n, fetch), (n, fetch)
             scores, ids = self.rescore(vectors, cosine, ids, serving)
             rows.update(self._rows({int(i) for i in ids.ravel() if i >= 0} - rows.keys()))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from indexer.catalog import indexed_ids
 from indexer.errors import BadRequestError
 from indexer.models import Image, ImageStatus
+from search.deadline import NO_DEADLINE, Deadline
 from search.engine import QueryEngine
 
 BATCH = 1024  # images searched per step
@@ -44,7 +45,11 @@ class DuplicateReport:
 
 
 def find_duplicates(
-    engine: QueryEngine, *, threshold: float, neighbours: int = 10
+    engine: QueryEngine,
+    *,
+    threshold: float,
+    neighbours: int = 10,
+    deadline: Deadline = NO_DEADLINE,
 ) -> DuplicateReport:
     """Near-duplicate groups at score >= threshold, and byte-duplicate groups."""
     if neighbours < 1 or neighbours > engine.max_k:
@@ -54,6 +59,7 @@ def find_duplicates(
     ids = _indexed_ids(engine, serving.version)
     links = _Links()
     for start in range(0, len(ids), BATCH):
+        deadline.check("finding duplicates")
         found, vectors = serving.index_sync.exact_vectors(ids[start : start + BATCH])
         cosine, hits = index.search(vectors, min(neighbours + 1, max(index.ntotal, 1)))
         scores, hits = engine.rescore(vectors, cosine, hits, serving)

@@ -42,6 +42,7 @@ def build_runtime(settings: Settings, *, load: str = "now") -> Runtime:
         max_k=settings.max_k,
         max_pixels=settings.max_pixels,
         distance=settings.distance,
+        request_timeout_s=settings.request_timeout_s,
     )
     galleries = GalleryService(engine)
     anomaly = AnomalyScorer(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from search.runtime import Runtime
+from search.runtime import Runtime, build_runtime
 from tests.conftest import REDIS_TEST_URL
 from tests.web.test_api_compare import png
 from web import create_app
@@ -177,3 +177,14 @@ def test_urls_are_never_fetched(client: FlaskClient, runtime: Runtime) -> None:
         server.shutdown()
         server.server_close()
     assert _Counting.hits == []
+
+
+def test_long_requests_give_up_at_the_request_time_limit(runtime: Runtime) -> None:
+    hurried = build_runtime(replace(runtime.settings, request_timeout_s=1e-9), load="now")
+    client = create_app(runtime=hurried).test_client()
+    response = client.get("/api/v1/duplicates?threshold=0.5")
+    assert response.status_code == 504
+    assert response.get_json()["error"]["code"] == "request_timeout"
+    filtered = client.post("/api/v1/search", data=image(filter="category:none"))
+    assert filtered.status_code == 504
+    assert app_with(runtime).get("/api/v1/duplicates").status_code == 200  # 30 s default
