@@ -1,0 +1,219 @@
+"""Search scaling: build time, memory per vector, query time and recall per index type and size.
+
+Synthetic clustered unit vectors (d=256 by default) stand in for embeddings. For each catalog
+size and each index type that `search.index_factory` can choose (exact Flat, IVF-Flat, IVF-PQ
+re-ranked exactly, HNSW), the product's `IndexBuilder` builds the index as a search process
+would (training, adding, tuning nprobe / efSearch to recall@10 >= 0.95), then single queries
+are timed one at a time (median), against two baselines measured in the same run: numpy
+brute force (one matrix product per query) and, up to 10k vectors, a Python loop over the
+stored vectors (the one-shot recognition loop of the seed article). Writes
+benchmarks/results/search_scaling.json, .md and docs/search_scaling.png.
+
+    .venv/bin/python benchmarks/search_scaling.py [--sizes 10000,100000,1000000] [--dim 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from search.index_build import IndexBuilder  # noqa: E402
+from search.index_factory import IndexConfig  # noqa: E402
+from search.recall import exact_knn, recall_against  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+TYPES = {
+    "Flat": "Flat",
+    "IVF-Flat": "IVF{nlist},Flat",
+    "IVF-PQ": "IVF{nlist},PQ32",
+    "HNSW": "HNSW32",
+}
+QUERIES = 200
+TIMED = 100  # single queries timed per measurement
+K = 10
+
+
+def clustered(n: int, dim: int, seed: int) -> np.ndarray:
+    """Unit vectors around 1000 fixed random centres, like embeddings of many similar things;
+    `seed` draws new points (queries are new images of the same kinds of things)."""
+    centres = np.random.default_rng(1234).normal(size=(1000, dim)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    x = centres[rng.integers(0, 1000, size=n)] + 0.6 * rng.normal(size=(n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def nlist_for(n: int) -> int:
+    return int(min(65536, max(64, 4 * np.sqrt(n))))
+
+
+def build(factory: str, vectors: np.ndarray, ids: np.ndarray) -> tuple[Any, Any, int]:
+    """Build as a search process does; return (VectorIndex, BuildReport, serialized bytes)."""
+
+    def exact(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        wanted = wanted[(wanted >= 0) & (wanted < len(vectors))]
+        return wanted, vectors[wanted]
+
+    builder = IndexBuilder(factory, vectors.shape[1], IndexConfig(factory=factory), exact=exact)
+    builder.train(vectors[: builder.sample_size(len(vectors))])
+    for start in range(0, len(vectors), 50_000):
+        builder.add(ids[start : start + 50_000], vectors[start : start + 50_000])
+    index, report = builder.finish()
+    return index, report, int(faiss.serialize_index(index.index).nbytes)
+
+
+def time_single(search: Any, queries: np.ndarray) -> float:
+    """Median milliseconds of one query at a time, on one thread (no fan-out per query)."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    spent = []
+    try:
+        for q in queries[:TIMED]:
+            started = time.perf_counter()
+            search(q[None, :])
+            spent.append(time.perf_counter() - started)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    return 1000 * statistics.median(spent)
+
+
+def python_loop(vectors: np.ndarray) -> Any:
+    """The per-item loop: one dot product per stored vector, then sort."""
+    rows = list(vectors)
+
+    def search(query: np.ndarray) -> list[int]:
+        scores = [float(row @ query[0]) for row in rows]
+        return sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:K]
+
+    return search
+
+
+def numpy_brute(vectors: np.ndarray) -> Any:
+    def search(query: np.ndarray) -> np.ndarray:
+        scores = vectors @ query[0]
+        top = np.argpartition(-scores, K)[:K]
+        return top[np.argsort(-scores[top])]
+
+    return search
+
+
+def run_size(n: int, dim: int, types: list[str]) -> dict[str, Any]:
+    vectors = clustered(n, dim, seed=1)
+    ids = np.arange(n, dtype=np.int64)
+    queries = clustered(QUERIES, dim, seed=2)
+    truth = exact_knn(vectors, ids, queries, K)
+    row: dict[str, Any] = {"n": n, "dim": dim, "baselines": {}, "types": {}}
+    row["baselines"]["numpy_ms"] = time_single(numpy_brute(vectors), queries)
+    if n <= 10_000:
+        row["baselines"]["python_loop_ms"] = time_single(python_loop(vectors), queries)
+    for name in types:
+        factory = TYPES[name].format(nlist=nlist_for(n))
+        index, report, size = build(factory, vectors, ids)
+        query_ms = time_single(lambda q, built=index: built.search(q, K), queries)
+        row["types"][name] = {
+            "factory": report.factory,
+            "build_s": round(report.seconds, 2),
+            "bytes_per_vector": round(size / n, 1),
+            "query_ms": query_ms,
+            "recall_at_10": recall_against(index, truth, queries, K),
+            "speedup_vs_numpy": row["baselines"]["numpy_ms"] / query_ms,
+        }
+        print(json.dumps({"n": n, name: row["types"][name]}), file=sys.stderr)
+        del index
+    return row
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| vectors | index | build s | bytes / vector | query ms (median, 1 at a time) "
+        "| recall@10 | vs numpy brute force | numpy ms | Python loop ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        base = row["baselines"]
+        loop = base.get("python_loop_ms")
+        for name, t in row["types"].items():
+            lines.append(
+                f"| {row['n']:,} | {name} (`{t['factory']}`) | {t['build_s']:.1f} | "
+                f"{t['bytes_per_vector']:.0f} | {t['query_ms']:.3f} | {t['recall_at_10']:.3f} | "
+                f"{t['speedup_vs_numpy']:.1f}x | {base['numpy_ms']:.3f} | "
+                f"{'—' if loop is None else f'{loop:.1f}'} |"
+            )
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Query time against catalog size (log-log), one line per index type, as a PNG."""
+    from PIL import Image, ImageDraw
+
+    width, height, pad = 900, 540, 70
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    series: dict[str, list[tuple[int, float]]] = {"numpy brute force": []}
+    for row in rows:
+        series["numpy brute force"].append((row["n"], row["baselines"]["numpy_ms"]))
+        for name, t in row["types"].items():
+            series.setdefault(name, []).append((row["n"], t["query_ms"]))
+    xs = [np.log10(n) for points in series.values() for n, _ in points]
+    ys = [np.log10(max(ms, 1e-4)) for points in series.values() for _, ms in points]
+    x0, x1, y0, y1 = min(xs) - 0.1, max(xs) + 0.1, min(ys) - 0.2, max(ys) + 0.2
+
+    def at(n: float, ms: float) -> tuple[float, float]:
+        x = pad + (np.log10(n) - x0) / (x1 - x0) * (width - 2 * pad)
+        y = height - pad - (np.log10(max(ms, 1e-4)) - y0) / (y1 - y0) * (height - 2 * pad)
+        return float(x), float(y)
+
+    draw.rectangle([pad, pad, width - pad, height - pad], outline="black")
+    for decade in range(int(np.floor(y0)), int(np.ceil(y1)) + 1):
+        if y0 <= decade <= y1:
+            _, y = at(10, 10.0**decade)
+            draw.line([pad, y, width - pad, y], fill="#ddd")
+            draw.text((8, y - 6), f"{10.0**decade:g} ms", fill="black")
+    for row in rows:
+        x, _ = at(row["n"], 1)
+        draw.text((x - 20, height - pad + 8), f"{row['n']:,}", fill="black")
+    colours = ["#333333", "#2f6fed", "#1b8a3a", "#b00020", "#c77c00"]
+    for i, (name, points) in enumerate(series.items()):
+        colour = colours[i % len(colours)]
+        coords = [at(n, ms) for n, ms in points]
+        if len(coords) > 1:
+            draw.line(coords, fill=colour, width=3)
+        for x, y in coords:
+            draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
+        draw.text((pad + 10, pad + 10 + 16 * i), name, fill=colour)
+    draw.text(
+        (width // 2 - 160, 20), "median single-query time vs catalog size (d=256)", fill="black"
+    )
+    draw.text((width // 2 - 40, height - 30), "vectors", fill="black")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--dim", type=int, default=256)
+    parser.add_argument("--types", default=",".join(TYPES))
+    args = parser.parse_args()
+    rows = [run_size(int(n), args.dim, args.types.split(",")) for n in args.sizes.split(",")]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "search_scaling.json").write_text(json.dumps(rows, indent=2) + "\n")
+    table = markdown(rows)
+    (RESULTS / "search_scaling.md").write_text(table + "\n")
+    plot(rows, ROOT / "docs" / "search_scaling.png")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
