@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,9 +12,12 @@ from PIL import Image
 
 from indexer.checkpoint import LoadedModel
 from indexer.errors import ConfigError, ModelError
+from indexer.onnx_encoder import OnnxEncoder, load_onnx
 from indexer.preprocess import to_tensor
 from indexer.settings import Settings
 from indexer.types import Embeddings
+
+RUNTIMES = ("auto", "onnx", "torch")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -28,7 +32,20 @@ def resolve_device(name: str) -> torch.device:
 class Embedder:
     """Runs a loaded encoder on one device; safe to share between threads."""
 
-    def __init__(self, model: LoadedModel, *, device: str = "auto", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model: LoadedModel,
+        *,
+        device: str = "auto",
+        batch_size: int = 32,
+        runtime: str = "torch",
+        onnx_dir: Path | None = None,
+        threads: int | None = None,
+    ) -> None:
+        """`runtime` "auto" or "onnx" runs on ONNX Runtime on the CPU when it can (exported
+        into `onnx_dir`), "torch" always on PyTorch; any failure falls back to PyTorch."""
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"encoder runtime must be one of {RUNTIMES}, got {runtime!r}")
         self.device = resolve_device(device)
         self.encoder = model.encoder.to(self.device).eval()
         self.version = model.version
@@ -37,6 +54,14 @@ class Embedder:
         self.dim = model.encoder.dim
         self.batch_size = batch_size
         self._lock = threading.Lock()
+        self._onnx: OnnxEncoder | None = None
+        if runtime != "torch" and self.device.type == "cpu" and onnx_dir is not None:
+            self._onnx = load_onnx(self.encoder, self.version, onnx_dir, threads=threads)
+
+    @property
+    def runtime(self) -> str:
+        """ "onnx" or "torch": what runs the encoder."""
+        return "onnx" if self._onnx is not None else "torch"
 
     @property
     def draft_size(self) -> int:
@@ -58,18 +83,20 @@ class Embedder:
         return out
 
     def _forward(self, batch: torch.Tensor) -> Embeddings:
+        if self._onnx is not None:
+            return self._onnx(batch.numpy())  # thread-safe; no lock
         with self._lock, torch.inference_mode():
             emb = self.encoder(batch.to(self.device))  # (B, D)
         return emb.float().cpu().numpy()
 
 
-_CACHE: dict[tuple[str, str, int], Embedder] = {}
+_CACHE: dict[tuple[str, str, int, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def cached_embedder(settings: Settings, version: str, load: Callable[[], LoadedModel]) -> Embedder:
     """One Embedder per model version and process; `load` runs only on the first request."""
-    key = (version, settings.device, settings.batch_size)
+    key = (version, settings.device, settings.batch_size, settings.encoder_runtime)
     if settings.torch_threads and torch.get_num_threads() != settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)  # e.g. 1 each for N workers on N cores
     with _CACHE_LOCK:
@@ -77,5 +104,12 @@ def cached_embedder(settings: Settings, version: str, load: Callable[[], LoadedM
             model = load()
             if model.version != version:
                 raise ModelError(f"loaded model {model.version}, expected {version}")
-            _CACHE[key] = Embedder(model, device=settings.device, batch_size=settings.batch_size)
+            _CACHE[key] = Embedder(
+                model,
+                device=settings.device,
+                batch_size=settings.batch_size,
+                runtime=settings.encoder_runtime,
+                onnx_dir=settings.home / "onnx",
+                threads=settings.torch_threads,
+            )
         return _CACHE[key]

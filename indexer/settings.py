@@ -45,6 +45,7 @@ class Settings:
     rate_limit_per_minute: int = 600  # searches per client and minute; 0: no limit
     proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops)
     max_job_files: int = 1_000_000  # images one indexing job may list
+    encoder_runtime: str = "auto"  # auto: ONNX Runtime on the CPU when installed, else PyTorch
     request_timeout_s: float = 30.0  # long API requests (duplicates, filtered search) give up
 
     @property
@@ -110,6 +111,7 @@ class Settings:
             proxy_hops=_count(env, "LOOKALIKE_PROXY_HOPS", 0),
             max_job_files=int(_number(env, "LOOKALIKE_MAX_JOB_FILES", 1_000_000)),
             request_timeout_s=_number(env, "LOOKALIKE_REQUEST_TIMEOUT_S", 30.0),
+            encoder_runtime=_choice(env, "LOOKALIKE_ENCODER_RUNTIME", ("auto", "onnx", "torch")),
         )
 
 
@@ -121,6 +123,13 @@ def _paths(raw: str) -> tuple[Path, ...]:
 def _default_threads() -> int:
     """Decode threads per worker process: a few, but not more than the cores."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = (env.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {choices}, got {raw!r}")
+    return raw
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -26,7 +26,8 @@ def health_report(rt: Runtime) -> dict[str, Any]:
     }
     broker = _broker(rt)
     ok = database["ok"] and status.ready and broker["ok"]
-    return {"ok": ok, "database": database, "index": index, "broker": broker}
+    encoder = {"runtime": rt.embedder.runtime, "device": rt.embedder.device.type}
+    return {"ok": ok, "database": database, "index": index, "broker": broker, "encoder": encoder}
 
 
 def _database(rt: Runtime) -> dict[str, Any]:

@@ -1,0 +1,103 @@
+"""The encoder on ONNX Runtime: the fast CPU path, exported once per model and cached.
+
+`lookalike` embeds on the CPU through ONNX Runtime when it is installed (about 4x the
+throughput of eager PyTorch on a 2-core machine, and under half the latency at batch 1);
+PyTorch stays the fallback and the CUDA path. The export is traced from the same
+`SiameseEncoder`, so both agree to ~1e-7 cosine (a test holds them to 1e-4).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from indexer.checkpoint import weights_digest
+from indexer.encoder import SiameseEncoder
+from indexer.types import Embeddings
+
+log = logging.getLogger(__name__)
+OPSET = 17
+
+
+def onnx_available() -> bool:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def onnx_path(folder: Path, version: str, encoder: SiameseEncoder) -> Path:
+    """Where the export of this exact model (version and weights) is cached."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", version)
+    return folder / f"{safe}-{weights_digest(encoder)}.onnx"
+
+
+def export_onnx(encoder: SiameseEncoder, path: Path) -> Path:
+    """Trace the encoder to ONNX (dynamic batch) and write it atomically."""
+    size, channels = encoder.config.input_size, encoder.config.channels
+    example = torch.zeros(2, channels, size, size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # tracer warnings about shape-dependent padding
+            torch.onnx.export(
+                encoder.cpu().eval(),
+                (example,),
+                tmp,
+                input_names=["images"],
+                output_names=["embeddings"],
+                dynamic_axes={"images": {0: "batch"}, "embeddings": {0: "batch"}},
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+class OnnxEncoder:
+    """Runs an exported encoder: float32 (B, C, S, S) in, (B, D) unit vectors out."""
+
+    def __init__(self, path: Path, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.path = path
+
+    def __call__(self, batch: np.ndarray) -> Embeddings:
+        (out,) = self.session.run(None, {"images": np.ascontiguousarray(batch, np.float32)})
+        return np.asarray(out, dtype=np.float32)
+
+
+def load_onnx(
+    encoder: SiameseEncoder, version: str, folder: Path, *, threads: int | None = None
+) -> OnnxEncoder | None:
+    """The ONNX twin of `encoder` (exported on first use), or None to stay on PyTorch."""
+    if not onnx_available():
+        return None
+    try:
+        path = onnx_path(folder, version, encoder)
+        if not path.is_file():
+            export_onnx(encoder, path)
+            log.info("exported model %s to %s", version, path)
+        return OnnxEncoder(path, threads=threads)
+    except Exception as exc:  # any export or load failure: the PyTorch path still works
+        log.warning("ONNX Runtime unavailable for model %s (%s); using PyTorch", version, exc)
+        return None
