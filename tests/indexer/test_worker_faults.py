@@ -156,24 +156,28 @@ def pool(tmp_path: Path, tiny_model_path: Path, postgres_url: str) -> Iterator[P
 
 
 @contextmanager
-def row_lock(url: str, image_id: int) -> Iterator[None]:
-    """Hold a FOR UPDATE lock on one image row until the block exits."""
+def row_lock(url: str, image_id: int) -> Iterator[int]:
+    """Hold a FOR UPDATE lock on one image row until the block exits; yield the holder's pid."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn, conn.begin():
             conn.execute(text("SELECT id FROM images WHERE id = :id FOR UPDATE"), {"id": image_id})
-            yield
+            yield int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
     finally:
         engine.dispose()
 
 
-def blocked_backend_port(url: str, timeout_s: float = 60.0) -> int:
-    """The client port of the first backend of this database waiting on a row lock."""
+def blocked_backend_port(url: str, holder: int, timeout_s: float = 60.0) -> int:
+    """The client port of the backend waiting on the lock that backend `holder` holds.
+
+    Only that one: workers also wait briefly on each other's row locks, which says nothing
+    about the held chunk.
+    """
     engine = create_engine(url)
     query = text(
         "SELECT client_port FROM pg_stat_activity WHERE datname = current_database()"
-        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-    )
+        " AND :holder = ANY(pg_blocking_pids(pid))"
+    ).bindparams(holder=holder)
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
@@ -218,9 +222,9 @@ def test_a_worker_killed_mid_chunk_loses_nothing(pool: Pool, tmp_path: Path, vic
     app = make_celery(pool.settings)
     task = app.tasks["lookalike.embed_images"]
 
-    with row_lock(url, held[2]):  # the chunk's first two rows get written, then it blocks
+    with row_lock(url, held[2]) as holder:  # the chunk's first two rows get written, then it blocks
         task_ids = [task.apply_async(args=[chunk, run.job_id]).id for chunk in run.chunks]
-        owner, process = pool.owner_of(blocked_backend_port(url))
+        owner, process = pool.owner_of(blocked_backend_port(url, holder))
         if victim == "worker":
             os.killpg(owner.proc.pid, signal.SIGKILL)  # the whole machine's worker dies
         else:
