@@ -40,10 +40,10 @@ def check_same_site() -> None:
     if request.headers.get("Sec-Fetch-Site") == "cross-site":
         raise CrossSiteError("cross-site requests may not change this catalog")
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
-        raise CrossSiteError(f"requests from {origin} may not change this catalog")
     if origin == "null":
         raise CrossSiteError("requests from an opaque origin may not change this catalog")
+    if origin and urlsplit(origin).netloc != request.host:
+        raise CrossSiteError(f"requests from {origin} may not change this catalog")
 
 
 def add_headers(response: Response) -> Response:

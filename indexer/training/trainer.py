@@ -23,7 +23,6 @@ from indexer.errors import ConfigError
 from indexer.training import state as st
 from indexer.training.augment import Augment, AugmentConfig
 from indexer.training.batches import BatchMaker
-from indexer.training.calibration import calibrate
 from indexer.training.config import TrainConfig
 from indexer.training.data import LabelledSet
 from indexer.training.feedback_pairs import PairSet
@@ -204,7 +203,8 @@ class Trainer:
         if self.best_weights is not None:
             self.encoder.load_state_dict(self.best_weights)
         metrics = self.validator.metrics(self.encoder)
-        calibration = calibrate(*self.validator.pairs(self.encoder), distance=self.config.distance)
+        calibrations = self.validator.calibrations(self.encoder)  # one per distance
+        calibration = calibrations[self.config.distance]
         p = self.progress
         metadata: dict[str, Any] = {
             "train_config": self.config.to_dict(),
@@ -212,9 +212,7 @@ class Trainer:
             "baseline": p.baseline,
             "validated_on": "validation" if self.has_validation else "training (no validation)",
             "calibration": calibration.to_dict(),
-            "calibrations": {
-                k: c.to_dict() for k, c in self.validator.calibrations(self.encoder).items()
-            },
+            "calibrations": {k: c.to_dict() for k, c in calibrations.items()},
             "history": p.history,
             "epochs": p.epoch,
         }

@@ -17,7 +17,7 @@ from indexer.preprocess import to_tensor
 from indexer.training.augment import Augment
 from indexer.training.calibration import Calibration, calibrate_embeddings
 from indexer.training.data import LabelledSet
-from indexer.training.metrics import pair_similarities, retrieval_metrics
+from indexer.training.metrics import retrieval_metrics
 from indexer.types import Embeddings
 
 VIEW_SEED = 12345
@@ -73,10 +73,6 @@ class Validator:
     def metrics(self, encoder: SiameseEncoder) -> dict[str, float]:
         """Recall@1/5/10 and mAP@R of the current encoder."""
         return retrieval_metrics(self.embed(encoder), self.labels, distance=self.distance)
-
-    def pairs(self, encoder: SiameseEncoder) -> tuple[np.ndarray, np.ndarray]:
-        """Similarities and same-label flags of validation pairs, for calibration."""
-        return pair_similarities(self.embed(encoder), self.labels, distance=self.distance)
 
     def calibrations(self, encoder: SiameseEncoder) -> dict[str, Calibration]:
         """Thresholds for every distance, measured on the validation pairs."""
