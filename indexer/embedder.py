@@ -13,7 +13,7 @@ from PIL import Image
 from indexer.checkpoint import LoadedModel
 from indexer.errors import ConfigError, ModelError
 from indexer.onnx_encoder import OnnxEncoder, load_onnx
-from indexer.preprocess import to_tensor
+from indexer.preprocess import to_array
 from indexer.settings import Settings
 from indexer.types import Embeddings
 
@@ -74,19 +74,18 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         chunks = []
         for start in range(0, len(images), self.batch_size):
-            batch = torch.stack(
-                [to_tensor(im, self.config) for im in images[start : start + self.batch_size]]
-            )
+            group = images[start : start + self.batch_size]
+            batch = np.stack([to_array(im, self.config) for im in group])  # (B, C, S, S)
             chunks.append(self._forward(batch))
         out = np.concatenate(chunks).astype(np.float32, copy=False)
         assert out.shape == (len(images), self.dim), out.shape
         return out
 
-    def _forward(self, batch: torch.Tensor) -> Embeddings:
-        if self._onnx is not None:
-            return self._onnx(batch.numpy())  # thread-safe; no lock
+    def _forward(self, batch: np.ndarray) -> Embeddings:
+        if self._onnx is not None:  # numpy only: a PyTorch op here would wake torch's thread
+            return self._onnx(batch)  # pool, whose spinning threads slow ONNX Runtime's 2x
         with self._lock, torch.inference_mode():
-            emb = self.encoder(batch.to(self.device))  # (B, D)
+            emb = self.encoder(torch.from_numpy(batch).to(self.device))  # (B, D)
         return emb.float().cpu().numpy()
 
 

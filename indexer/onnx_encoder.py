@@ -20,10 +20,12 @@ import torch
 
 from indexer.checkpoint import weights_digest
 from indexer.encoder import SiameseEncoder
+from indexer.onnx_graph import optimise
 from indexer.types import Embeddings
 
 log = logging.getLogger(__name__)
 OPSET = 17
+GRAPH_VERSION = 2  # bump when the exported graph changes: older cached exports are not reused
 
 
 def onnx_available() -> bool:
@@ -38,11 +40,12 @@ def onnx_available() -> bool:
 def onnx_path(folder: Path, version: str, encoder: SiameseEncoder) -> Path:
     """Where the export of this exact model (version and weights) is cached."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", version)
-    return folder / f"{safe}-{weights_digest(encoder)}.onnx"
+    return folder / f"{safe}-{weights_digest(encoder)}-g{GRAPH_VERSION}.onnx"
 
 
 def export_onnx(encoder: SiameseEncoder, path: Path) -> Path:
-    """Trace the encoder to ONNX (dynamic batch) and write it atomically."""
+    """Trace the encoder to ONNX (dynamic batch, fixed input size), fuse its pads and
+    write it atomically."""
     size, channels = encoder.config.input_size, encoder.config.channels
     example = torch.zeros(2, channels, size, size)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,11 +64,19 @@ def export_onnx(encoder: SiameseEncoder, path: Path) -> Path:
                 opset_version=OPSET,
                 dynamo=False,
             )
+        optimise(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class OnnxEncoder:
@@ -75,8 +86,10 @@ class OnnxEncoder:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        # One intra-op thread per usable core: ORT's own default left one of 2 cores idle here.
+        options.intra_op_num_threads = threads or usable_cores()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path

@@ -36,12 +36,15 @@ class SamePadConv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = []
         for size, k, s in zip(x.shape[-2:], self.kernel_size, self.stride, strict=True):
-            out = -(-size // s)
-            total = max((out - 1) * s + k - size, 0)
+            out = -(-int(size) // s)  # int(): an ONNX export gets constant pads (fixed H, W)
+            total = max((out - 1) * s + k - int(size), 0)
             pads.append((total // 2, total - total // 2))
         (top, bottom), (left, right) = pads
-        if top or bottom or left or right:
-            x = F.pad(x, (left, right, top, bottom))
+        if top == bottom and left == right:  # symmetric: the convolution pads by itself
+            return F.conv2d(
+                x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups
+            )
+        x = F.pad(x, (left, right, top, bottom))
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
