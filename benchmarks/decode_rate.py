@@ -3,7 +3,7 @@
 Real photos (caltech101-7) re-encoded as JPEG at ~0.5 MP and ~12 MP. The baseline decodes
 every pixel with Pillow, converts to RGB and resizes to 224 x 224 (what a request handler
 naively does); the product path is `decode_image` with JPEG DCT-scaled drafting
-(`Image.draft`) followed by `to_tensor` (resize with `reducing_gap`, normalise). Both run on
+(`Image.draft`) followed by `to_array` (resize with `reducing_gap`, normalise). Both run on
 one thread; the figure is images per second per core, median of `--repeats` passes. Writes
 benchmarks/results/decode_rate.json and .md.
 
@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,9 +25,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import median_rate  # noqa: E402
 from indexer.decode import decode_image  # noqa: E402
 from indexer.encoder import EncoderConfig  # noqa: E402
-from indexer.preprocess import to_tensor  # noqa: E402
+from indexer.preprocess import to_array  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -59,18 +58,12 @@ def baseline(data: bytes) -> object:
 
 def product(data: bytes) -> object:
     image = decode_image(data, max_pixels=64_000_000, draft_size=CONFIG.input_size)
-    return to_tensor(image, CONFIG)
+    return to_array(image, CONFIG)
 
 
 def rate(fn: Callable[[bytes], object], images: list[bytes], repeats: int) -> float:
-    """Median images per second over `repeats` passes."""
-    spent = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for data in images:
-            fn(data)
-        spent.append(time.perf_counter() - started)
-    return len(images) / statistics.median(spent)
+    """Median images per second over `repeats` passes, one image at a time."""
+    return median_rate(lambda one: fn(one[0]), images, batch=1, repeats=repeats)
 
 
 def main() -> int:

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -24,6 +22,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import median_rate  # noqa: E402
 from indexer.checkpoint import default_model  # noqa: E402
 from indexer.embedder import Embedder  # noqa: E402
 
@@ -31,15 +30,9 @@ DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def median_rate(embedder: Embedder, images: list, batch: int, repeats: int) -> float:
+def rate(embedder: Embedder, images: list, batch: int, repeats: int) -> float:
     """Images per second embedding `images` in batches of `batch` (median of repeats)."""
-    spent = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for i in range(0, len(images), batch):
-            embedder.embed(images[i : i + batch])
-        spent.append(time.perf_counter() - started)
-    return len(images) / statistics.median(spent)
+    return median_rate(embedder.embed, images, batch=batch, repeats=repeats)
 
 
 def main() -> int:
@@ -59,10 +52,10 @@ def main() -> int:
         gap = float(1 - (torch_e.embed(images[:8]) * onnx_e.embed(images[:8])).sum(1).min())
         onnx_e.embed(images[:2])  # warm-up
         rows = {
-            "pytorch_batch1": median_rate(torch_e, images, 1, args.repeats),
-            "pytorch_batched": median_rate(torch_e, images, args.batch, args.repeats),
-            "onnx_batch1": median_rate(onnx_e, images, 1, args.repeats),
-            "onnx_batched": median_rate(onnx_e, images, args.batch, args.repeats),
+            "pytorch_batch1": rate(torch_e, images, 1, args.repeats),
+            "pytorch_batched": rate(torch_e, images, args.batch, args.repeats),
+            "onnx_batch1": rate(onnx_e, images, 1, args.repeats),
+            "onnx_batched": rate(onnx_e, images, args.batch, args.repeats),
         }
     base = rows["pytorch_batch1"]
     report = {

@@ -3,9 +3,11 @@
 Indexes a catalog (default: the bundled demo catalog) with the default model, starts
 gunicorn as production runs it (`web.wsgi:app`, gthread workers), then for each concurrency
 level keeps that many clients posting `POST /api/v1/search` (k=10, a catalog image each
-time) for a fixed time: p50/p99 latency, requests/s and error rate. `--soak-s` then holds
-one concurrency level for that long and samples the resident memory of the gunicorn
-processes. Writes benchmarks/results/load.json and .md.
+time) for a fixed time: p50/p99 latency, requests/s and error rate. Each encoder runtime in
+`--runtimes` gets its own server and run: ONNX Runtime (the product's CPU default) and eager
+PyTorch (the baseline). `--soak-s` then holds one concurrency level for that long on the
+first runtime and samples the resident memory of the gunicorn processes. Writes
+benchmarks/results/load.json and .md.
 
     .venv/bin/python benchmarks/load_test.py [--levels 1,2,4,8,16] [--seconds 20] [--soak-s 600]
 """
@@ -150,20 +152,13 @@ def start_server(env: dict[str, str], port: int, workers: int, threads: int) -> 
     raise SystemExit("gunicorn did not become healthy")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--catalog", type=Path, default=DEMO)
-    parser.add_argument("--levels", default="1,2,4,8,16")
-    parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--soak-s", type=float, default=0.0, help="memory soak duration")
-    parser.add_argument("--soak-clients", type=int, default=4)
-    args = parser.parse_args()
+def measure(args: argparse.Namespace, runtime: str) -> dict[str, Any]:
+    """Index the catalog, serve it with the encoder on `runtime`, and load every level."""
     with tempfile.TemporaryDirectory() as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")} | {
             "LOOKALIKE_HOME": home,
             "LOOKALIKE_DEVICE": "cpu",
+            "LOOKALIKE_ENCODER_RUNTIME": runtime,
             "LOOKALIKE_RATE_LIMIT": "0",  # measure the server, not the limiter
             "LOOKALIKE_TORCH_THREADS": "1",  # one encoder thread per request thread
         }
@@ -180,19 +175,42 @@ def main() -> int:
             run_level(url, bodies, 2, 3.0)  # warm-up: load models in every worker
             levels = [run_level(url, bodies, int(c), args.seconds) for c in args.levels.split(",")]
             for level in levels:
-                print(json.dumps(level), file=sys.stderr)
-            report: dict[str, Any] = {
-                "server": f"gunicorn {args.workers} workers x {args.threads} threads",
-                "catalog_images": len(list(args.catalog.rglob("*.png"))),
-                "levels": levels,
-            }
+                print(json.dumps({"runtime": runtime} | level), file=sys.stderr)
+            result: dict[str, Any] = {"levels": levels}
             if args.soak_s:
-                report["soak"] = soak(
+                result["soak"] = soak(
                     url, bodies, args.soak_clients, args.soak_s, psutil.Process(server.pid)
                 )
         finally:
             server.terminate()
             server.wait(timeout=30)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--catalog", type=Path, default=DEMO)
+    parser.add_argument("--levels", default="1,2,4,8,16")
+    parser.add_argument("--seconds", type=float, default=20.0, help="per concurrency level")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--soak-s", type=float, default=0.0, help="memory soak duration")
+    parser.add_argument("--soak-clients", type=int, default=4)
+    parser.add_argument(
+        "--runtimes", default="onnx,torch", help="encoder runtimes, the first is the product's"
+    )
+    args = parser.parse_args()
+    report: dict[str, Any] = {
+        "server": f"gunicorn {args.workers} workers x {args.threads} threads",
+        "catalog_images": len(list(args.catalog.rglob("*.png"))),
+        "runtimes": {},
+    }
+    for runtime in args.runtimes.split(","):
+        report["runtimes"][runtime] = measure(args, runtime)
+    first = report["runtimes"][args.runtimes.split(",")[0]]
+    report["levels"] = first["levels"]
+    if "soak" in first:
+        report["soak"] = first["soak"]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "load.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)
@@ -206,14 +224,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['server']}, {report['catalog_images']} catalog images, "
         "`POST /api/v1/search` k=10",
         "",
-        "| clients | requests | requests/s | p50 ms | p99 ms | errors |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| encoder | clients | requests | requests/s | p50 ms | p99 ms | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in report["levels"]:
-        lines.append(
-            f"| {r['clients']} | {r['requests']} | {r['requests_per_s']:.1f} | "
-            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['error_rate']:.2%} |"
-        )
+    for runtime, result in report["runtimes"].items():
+        for r in result["levels"]:
+            lines.append(
+                f"| {runtime} | {r['clients']} | {r['requests']} | {r['requests_per_s']:.1f} | "
+                f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['error_rate']:.2%} |"
+            )
     if "soak" in report:
         s = report["soak"]
         lines += [

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import median_ms  # noqa: E402
 from search.index_build import IndexBuilder  # noqa: E402
-from search.index_factory import IndexConfig  # noqa: E402
+from search.index_factory import IndexConfig, knobs, nlist_for  # noqa: E402
 from search.recall import exact_knn, recall_against  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -53,10 +52,6 @@ def clustered(n: int, dim: int, seed: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def nlist_for(n: int) -> int:
-    return int(min(65536, max(64, 4 * np.sqrt(n))))
-
-
 def build(factory: str, vectors: np.ndarray, ids: np.ndarray) -> tuple[Any, Any, int]:
     """Build as a search process does; return (VectorIndex, BuildReport, serialized bytes)."""
 
@@ -76,15 +71,10 @@ def time_single(search: Any, queries: np.ndarray) -> float:
     """Median milliseconds of one query at a time, on one thread (no fan-out per query)."""
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
-    spent = []
     try:
-        for q in queries[:TIMED]:
-            started = time.perf_counter()
-            search(q[None, :])
-            spent.append(time.perf_counter() - started)
+        return median_ms(lambda q: search(q[None, :]), queries[:TIMED])
     finally:
         faiss.omp_set_num_threads(threads)
-    return 1000 * statistics.median(spent)
 
 
 def python_loop(vectors: np.ndarray) -> Any:
@@ -126,6 +116,8 @@ def run_size(n: int, dim: int, types: list[str]) -> dict[str, Any]:
             "bytes_per_vector": round(size / n, 1),
             "query_ms": query_ms,
             "recall_at_10": recall_against(index, truth, queries, K),
+            "build_recall_at_10": report.recall_at_10,
+            "knobs": knobs(index.index) | {"rerank_factor": index.rerank_factor},
             "speedup_vs_numpy": row["baselines"]["numpy_ms"] / query_ms,
         }
         print(json.dumps({"n": n, name: row["types"][name]}), file=sys.stderr)
@@ -135,21 +127,31 @@ def run_size(n: int, dim: int, types: list[str]) -> dict[str, Any]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| vectors | index | build s | bytes / vector | query ms (median, 1 at a time) "
+        "| vectors | index | tuned | build s | bytes / vector | query ms (median, 1 at a time) "
         "| recall@10 | vs numpy brute force | numpy ms | Python loop ms |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         base = row["baselines"]
         loop = base.get("python_loop_ms")
         for name, t in row["types"].items():
             lines.append(
-                f"| {row['n']:,} | {name} (`{t['factory']}`) | {t['build_s']:.1f} | "
+                f"| {row['n']:,} | {name} (`{t['factory']}`) | {tuned(t)} | {t['build_s']:.1f} | "
                 f"{t['bytes_per_vector']:.0f} | {t['query_ms']:.3f} | {t['recall_at_10']:.3f} | "
                 f"{t['speedup_vs_numpy']:.1f}x | {base['numpy_ms']:.3f} | "
                 f"{'—' if loop is None else f'{loop:.1f}'} |"
             )
     return "\n".join(lines)
+
+
+def tuned(entry: dict[str, Any]) -> str:
+    """The search knobs the build tuned, e.g. "nprobe 16" or "efSearch 64, re-rank 8x"."""
+    knob = dict(entry["knobs"])
+    parts = [f"nprobe {knob['nprobe']}"] if "nprobe" in knob else []
+    parts += [f"efSearch {knob['ef_search']}"] if "ef_search" in knob else []
+    if "PQ" in entry["factory"]:
+        parts.append(f"re-rank {knob['rerank_factor']}x")
+    return ", ".join(parts) or "—"
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:

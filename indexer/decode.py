@@ -12,6 +12,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from indexer.errors import ImageError, ImageTooLargeError, NotAnImageError, UnsupportedImageError
 
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO"})
+ORIENTATION_TAG = 0x0112
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 _HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
@@ -37,6 +39,13 @@ def decode_image(data: bytes, *, max_pixels: int, draft_size: int | None = None)
 
     `draft_size` lets JPEG decoding use DCT scaling down to no less than that side.
     """
+    return decode_with_size(data, max_pixels=max_pixels, draft_size=draft_size)[0]
+
+
+def decode_with_size(
+    data: bytes, *, max_pixels: int, draft_size: int | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """`decode_image`, and the upright (width, height) of the file itself, before drafting."""
     if not data:
         raise NotAnImageError("empty file (0 bytes)")
     try:
@@ -46,11 +55,14 @@ def decode_image(data: bytes, *, max_pixels: int, draft_size: int | None = None)
             image = Image.open(io.BytesIO(data))
             _check_format(image)
             _check_pixels(image, max_pixels)
+            width, height = image.size
+            if image.getexif().get(ORIENTATION_TAG) in _QUARTER_TURNS:
+                width, height = height, width
             if draft_size is not None and image.format == "JPEG":
                 image.draft("RGB", (draft_size, draft_size))
             image.seek(0)
             image.load()
-            return to_rgb(ImageOps.exif_transpose(image) or image)
+            return to_rgb(ImageOps.exif_transpose(image) or image), (width, height)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:

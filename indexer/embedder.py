@@ -65,20 +65,29 @@ class Embedder:
 
     @property
     def draft_size(self) -> int:
-        """Smallest side a JPEG may be DCT-downscaled to before resizing."""
-        return self.config.input_size * 2
+        """Smallest side a JPEG may be DCT-downscaled to before resizing: the model input.
+        (Against twice that: retrieval mAP@R on 0.5 MP caltech101-7 JPEGs 0.9454 vs 0.9461,
+        and a third less decoding plus a quarter of the resizing.)"""
+        return self.config.input_size
+
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        """The model input for one RGB image, (C, S, S) float32; thread-safe."""
+        return to_array(image, self.config)
 
     def embed(self, images: Sequence[Image.Image]) -> Embeddings:
         """Embed RGB images; returns float32 (len(images), dim)."""
-        if not images:
+        return self.embed_arrays([self.prepare(im) for im in images])
+
+    def embed_arrays(self, arrays: Sequence[np.ndarray]) -> Embeddings:
+        """Embed prepared inputs (each from `prepare`); returns float32 (len(arrays), dim)."""
+        if not arrays:
             return np.zeros((0, self.dim), dtype=np.float32)
         chunks = []
-        for start in range(0, len(images), self.batch_size):
-            group = images[start : start + self.batch_size]
-            batch = np.stack([to_array(im, self.config) for im in group])  # (B, C, S, S)
+        for start in range(0, len(arrays), self.batch_size):
+            batch = np.stack(arrays[start : start + self.batch_size])  # (B, C, S, S)
             chunks.append(self._forward(batch))
         out = np.concatenate(chunks).astype(np.float32, copy=False)
-        assert out.shape == (len(images), self.dim), out.shape
+        assert out.shape == (len(arrays), self.dim), out.shape
         return out
 
     def _forward(self, batch: np.ndarray) -> Embeddings:

@@ -1,19 +1,22 @@
-"""Read, hash and decode catalog files, in parallel threads so the encoder is not starved.
+"""Read, hash, decode and prepare catalog files, in parallel threads so the encoder is not
+starved.
 
-Pillow releases the GIL while it decodes, so a few threads decode several images at once.
+Pillow releases the GIL while it decodes and resizes, and numpy while it normalises, so a
+few threads turn several files into model-ready arrays at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image as PILImage
 
-from indexer.decode import decode_image, read_bytes
+from indexer.decode import decode_with_size, read_bytes
 from indexer.errors import ImageError
 
 
@@ -26,10 +29,18 @@ class LoadedFile:
     mtime_ns: int | None = None
     image: PILImage.Image | None = None
     error: str | None = None
+    pixels: tuple[int, int] | None = None  # the file's upright (width, height)
+    array: np.ndarray | None = None  # the model input made from `image`, when asked for
 
 
-def load_file(path: Path, *, draft_size: int, max_pixels: int) -> LoadedFile:
-    """Read and decode one file; permanent problems come back as `error`, never raised."""
+Prepare = Callable[[PILImage.Image], np.ndarray]
+
+
+def load_file(
+    path: Path, *, draft_size: int, max_pixels: int, prepare: Prepare | None = None
+) -> LoadedFile:
+    """Read and decode one file (and `prepare` it); permanent problems come back as `error`,
+    never raised."""
     mtime_ns = _mtime_ns(path)  # before reading: a later write shows as a change
     try:
         data = read_bytes(path)
@@ -37,22 +48,30 @@ def load_file(path: Path, *, draft_size: int, max_pixels: int) -> LoadedFile:
         return LoadedFile(mtime_ns=mtime_ns, error=exc.message)
     sha, size = hashlib.sha256(data).hexdigest(), len(data)
     try:
-        image = decode_image(data, max_pixels=max_pixels, draft_size=draft_size)
+        image, pixels = decode_with_size(data, max_pixels=max_pixels, draft_size=draft_size)
     except ImageError as exc:
         return LoadedFile(sha, size, mtime_ns, error=exc.message)
-    return LoadedFile(sha, size, mtime_ns, image)
+    array = prepare(image) if prepare is not None else None
+    return LoadedFile(sha, size, mtime_ns, image, pixels=pixels, array=array)
 
 
 def load_files(
-    paths: Sequence[Path], *, draft_size: int, max_pixels: int, threads: int = 1
+    paths: Sequence[Path],
+    *,
+    draft_size: int,
+    max_pixels: int,
+    threads: int = 1,
+    prepare: Prepare | None = None,
 ) -> list[LoadedFile]:
     """`load_file` for each path, in order, using up to `threads` threads."""
+
+    def one(path: Path) -> LoadedFile:
+        return load_file(path, draft_size=draft_size, max_pixels=max_pixels, prepare=prepare)
+
     if threads <= 1 or len(paths) <= 1:
-        return [load_file(p, draft_size=draft_size, max_pixels=max_pixels) for p in paths]
+        return [one(p) for p in paths]
     with ThreadPoolExecutor(max_workers=min(threads, len(paths))) as pool:
-        return list(
-            pool.map(lambda p: load_file(p, draft_size=draft_size, max_pixels=max_pixels), paths)
-        )
+        return list(pool.map(one, paths))
 
 
 def _mtime_ns(path: Path) -> int | None:

@@ -49,14 +49,15 @@ def embed_images(
         draft_size=embedders[0].draft_size,
         max_pixels=max_pixels,
         threads=decode_threads,
+        prepare=embedders[0].prepare,  # the serving model's inputs, made in the threads too
     )
-    decoded: list[tuple[Image, PILImage.Image]] = []
+    decoded: list[tuple[Image, LoadedFile]] = []
     for row, loaded in zip(rows, files, strict=True):
-        image = _prepare(session, row, loaded, report)
-        if image is not None:
-            decoded.append((row, image))
-    for embedder in embedders:
-        _embed_and_store(session, embedder, decoded)
+        if _prepare(session, row, loaded, report) is not None:
+            decoded.append((row, loaded))
+    for position, embedder in enumerate(embedders):
+        ready = position == 0 and all(f.array is not None for _, f in decoded)
+        _embed_and_store(session, embedder, decoded, prepared=ready)
     for row, _ in decoded:
         row.status, row.error = ImageStatus.INDEXED, None
         report.indexed.append(row.id)
@@ -94,7 +95,7 @@ def embed_for_version(
     decoded = []
     for row, loaded in zip(todo, files, strict=True):
         if loaded.image is not None:
-            decoded.append((row, loaded.image))
+            decoded.append((row, loaded))
             continue
         row.status, row.error = ImageStatus.FAILED, f"reindex: {loaded.error}"
         session.add(IndexChange(image_id=row.id, op=ChangeOp.DELETE))
@@ -106,9 +107,17 @@ def embed_for_version(
 
 
 def _embed_and_store(
-    session: Session, embedder: Embedder, decoded: list[tuple[Image, PILImage.Image]]
+    session: Session,
+    embedder: Embedder,
+    decoded: list[tuple[Image, LoadedFile]],
+    *,
+    prepared: bool = False,
 ) -> None:
-    vectors = embedder.embed([image for _, image in decoded])  # (n, D)
+    """Embed decoded files (from their prepared arrays when `prepared`) and store vectors."""
+    if prepared:
+        vectors = embedder.embed_arrays([f.array for _, f in decoded if f.array is not None])
+    else:
+        vectors = embedder.embed([f.image for _, f in decoded if f.image is not None])
     for (row, _), vector in zip(decoded, vectors, strict=True):
         store_vector(session, row.id, vector, embedder.version)
 
@@ -132,7 +141,7 @@ def _prepare(
         row.status, row.error = ImageStatus.FAILED, loaded.error
         report.failed.append((row.id, loaded.error or "unreadable"))
         return None
-    row.width, row.height = loaded.image.size
+    row.width, row.height = loaded.pixels or loaded.image.size
     canonical = _claim_content(session, row)
     if canonical is not None:
         row.status, row.duplicate_of = ImageStatus.DUPLICATE, canonical

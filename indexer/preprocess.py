@@ -19,10 +19,16 @@ def to_array(image: Image.Image, config: EncoderConfig) -> np.ndarray:
     size = config.input_size
     mode = "L" if config.grayscale else "RGB"
     resized = image.convert(mode).resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    array = np.asarray(resized, dtype=np.float32) / 255.0  # (S, S) or (S, S, 3)
-    if array.ndim == 2:
-        array = array[:, :, None]
-    mean = np.asarray(config.mean[: config.channels], dtype=np.float32)
-    std = np.asarray(config.std[: config.channels], dtype=np.float32)
-    array = (array - mean) / std
-    return np.ascontiguousarray(array.transpose(2, 0, 1))  # (C, S, S)
+    pixels = np.asarray(resized).reshape(size, size, -1).transpose(2, 0, 1)  # (C, S, S) uint8
+    scale, offset = _affine(config)
+    out = np.empty(pixels.shape, dtype=np.float32)
+    np.multiply(pixels, scale, out=out)  # (x / 255 - mean) / std as one multiply-add
+    out -= offset
+    return out  # (C, S, S)
+
+
+def _affine(config: EncoderConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel scale and offset, each (C, 1, 1): x * scale - offset."""
+    mean = np.asarray(config.mean[: config.channels], dtype=np.float32)[:, None, None]
+    std = np.asarray(config.std[: config.channels], dtype=np.float32)[:, None, None]
+    return (1.0 / (255.0 * std)).astype(np.float32), (mean / std).astype(np.float32)

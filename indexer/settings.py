@@ -33,7 +33,7 @@ class Settings:
     index_factory: str = "auto"  # or a FAISS factory string: "IVF4096,PQ32", "HNSW32", ...
     index_memory_mb: float = 4096.0  # budget for the index; over it, IVF-PQ replaces IVF-Flat
     index_nprobe: int | None = None  # IVF lists probed per query; None: from the list count
-    index_ef_search: int = 128  # HNSW search breadth
+    index_ef_search: int | None = None  # HNSW search breadth; None: tuned at build time
     index_tombstone_fraction: float = 0.1  # dead HNSW entries above this share: rebuild
     source_roots: tuple[Path, ...] = ()  # folders the API may index from; none: API refuses
     decode_threads: int = 1  # threads reading and decoding files per worker process
@@ -97,7 +97,7 @@ class Settings:
             index_factory=env.get("LOOKALIKE_INDEX_FACTORY") or "auto",
             index_memory_mb=_number(env, "LOOKALIKE_INDEX_MEMORY_MB", 4096.0),
             index_nprobe=int(_number(env, "LOOKALIKE_NPROBE", 0)) or None,
-            index_ef_search=int(_number(env, "LOOKALIKE_EF_SEARCH", 128)),
+            index_ef_search=int(_number(env, "LOOKALIKE_EF_SEARCH", 0)) or None,
             index_tombstone_fraction=_number(env, "LOOKALIKE_TOMBSTONE_FRACTION", 0.1),
             visibility_timeout_s=_number(env, "LOOKALIKE_VISIBILITY_TIMEOUT_S", 3600.0),
             source_roots=_paths(env.get("LOOKALIKE_SOURCE_ROOTS", "")),

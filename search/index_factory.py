@@ -22,6 +22,10 @@ MIN_PQ_TRAIN = 10_000  # a PQ codebook of 256 centroids wants >= ~39 points each
 POINTS_PER_CENTROID = 39  # the fewest faiss accepts without warning
 TRAIN_MAX = 200_000
 ID_BYTES = 8
+START_NPROBE = 8  # auto-tuning starts narrow and doubles until recall@10 meets the target
+START_EF_SEARCH = 32
+MAX_KNOB = 1024
+MAX_RERANK_FACTOR = 64
 
 
 @dataclass(frozen=True)
@@ -30,9 +34,9 @@ class IndexConfig:
 
     factory: str = AUTO  # "auto" or a FAISS factory string such as "IVF1024,PQ16" or "HNSW32"
     memory_mb: float = 4096.0
-    nprobe: int | None = None  # None: chosen from nlist
-    ef_search: int = 128
-    rerank_factor: int = 4  # approximate types fetch k * factor candidates, re-scored exactly
+    nprobe: int | None = None  # None: tuned at build time (from START_NPROBE up)
+    ef_search: int | None = None  # None: tuned at build time (from START_EF_SEARCH up)
+    rerank_factor: int = 4  # lossy types fetch k * factor candidates, re-scored exactly
     tombstone_fraction: float = 0.1  # dead entries above this share trigger a rebuild
     recall_queries: int = 100
     target_recall: float = 0.95  # after a build, widen the search until recall@10 reaches it
@@ -116,18 +120,24 @@ def kind_of(index: Any) -> IndexKind:
     return IndexKind("other", isinstance(inner, faiss.IndexFlat), False)
 
 
-def tune(index: Any, *, nprobe: int | None, ef_search: int) -> None:
-    """Set the search-time knobs: IVF nprobe (auto from nlist) and HNSW efSearch."""
+def tune(index: Any, *, nprobe: int | None, ef_search: int | None) -> None:
+    """Set the search-time knobs given; None leaves a knob as it is (e.g. as tuned)."""
     ivf = _ivf(index)
     if ivf is not None:
-        ivf.nprobe = nprobe or default_nprobe(int(ivf.nlist))
+        if nprobe:
+            ivf.nprobe = min(nprobe, int(ivf.nlist))
         return
     inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
-    if isinstance(inner, faiss.IndexHNSW):
+    if isinstance(inner, faiss.IndexHNSW) and ef_search:
         inner.hnsw.efSearch = ef_search
 
 
-def widen(index: Any, *, max_knob: int = 1024) -> bool:
+def start_tuning(index: Any, *, nprobe: int | None, ef_search: int | None) -> None:
+    """Fresh index: the configured knobs, or the narrow start of automatic tuning."""
+    tune(index, nprobe=nprobe or START_NPROBE, ef_search=ef_search or START_EF_SEARCH)
+
+
+def widen(index: Any, *, max_knob: int = MAX_KNOB) -> bool:
     """Double nprobe (IVF) or efSearch (HNSW), up to a cap; False when nothing can widen."""
     ivf = _ivf(index)
     if ivf is not None:
@@ -142,9 +152,15 @@ def widen(index: Any, *, max_knob: int = 1024) -> bool:
     return False
 
 
-def default_nprobe(nlist: int) -> int:
-    """Probe about 1/16 of the lists, at least 16 and at most 256."""
-    return max(1, min(nlist, max(16, nlist // 16), 256))
+def knobs(index: Any) -> dict[str, int]:
+    """The search-time knobs an index carries (nprobe or efSearch), for reports."""
+    ivf = _ivf(index)
+    if ivf is not None:
+        return {"nprobe": int(ivf.nprobe)}
+    inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
+    if isinstance(inner, faiss.IndexHNSW):
+        return {"ef_search": int(inner.hnsw.efSearch)}
+    return {}
 
 
 def factory_family(factory: str) -> str:

@@ -28,6 +28,7 @@ class SnapshotMeta:
     ntotal: int  # live vectors; the structure may hold more (dead entries)
     factory: str = "Flat"
     recall_at_10: float | None = None
+    rerank_factor: int | None = None  # as tuned at build time (lossy types); None: configured
 
 
 def save_snapshot(path: Path, index: VectorIndex, meta: SnapshotMeta) -> None:

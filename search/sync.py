@@ -139,8 +139,9 @@ class IndexSync:
         loaded = load_snapshot(self.snapshot_path, **options)
         if loaded and self._usable(loaded[1]):
             index, meta = loaded
+            # the snapshot keeps the knobs tuned at build time; configured ones override them
             tune(index.index, nprobe=self.config.nprobe, ef_search=self.config.ef_search)
-            index.rerank_factor = self.config.rerank_factor
+            index.rerank_factor = meta.rerank_factor or self.config.rerank_factor
             self.index, self.last_seq = index, meta.last_seq
             self.report = BuildReport(meta.factory, meta.ntotal, meta.recall_at_10, 0.0)
             log.info("loaded %s snapshot with %d vectors", meta.factory, index.ntotal)
@@ -288,7 +289,13 @@ class IndexSync:
             return
         recall = self.report.recall_at_10 if self.report else None
         meta = SnapshotMeta(
-            self.model_version, self.dim, self.last_seq, index.ntotal, index.factory, recall
+            self.model_version,
+            self.dim,
+            self.last_seq,
+            index.ntotal,
+            index.factory,
+            recall,
+            index.rerank_factor,
         )
         save_snapshot(self.snapshot_path, index, meta)
         self._last_save = time.monotonic()

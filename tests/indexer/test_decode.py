@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from indexer.decode import decode_image, read_bytes
+from indexer.decode import decode_image, decode_with_size, read_bytes
 from indexer.errors import ImageError, ImageTooLargeError, NotAnImageError, UnsupportedImageError
 from tests.conftest import make_image
 
@@ -70,6 +70,19 @@ def test_animated_gif_uses_first_frame() -> None:
 def test_jpeg_draft_shrinks_large_images() -> None:
     data = encode(make_image(2, size=(1600, 1200)), "JPEG")
     assert decode_image(data, max_pixels=LIMIT, draft_size=300).size[0] < 1600
+
+
+@pytest.mark.parametrize(("orientation", "upright"), [(1, (1600, 1200)), (6, (1200, 1600))])
+def test_the_file_size_is_reported_before_drafting_and_upright(
+    orientation: int, upright: tuple[int, int]
+) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(make_image(3, size=(1600, 1200)), "JPEG", exif=exif)
+    image, pixels = decode_with_size(data, max_pixels=LIMIT, draft_size=224)
+    assert pixels == upright
+    assert image.size[0] < upright[0] and image.size[1] < upright[1]  # drafted, and
+    assert (image.size[0] > image.size[1]) == (upright[0] > upright[1])  # turned upright
 
 
 @pytest.mark.parametrize(

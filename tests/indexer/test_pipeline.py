@@ -100,6 +100,36 @@ def test_vectors_match_direct_embedding(
     np.testing.assert_allclose(np.stack(stored), direct, atol=1e-5)
 
 
+def test_big_jpegs_keep_their_own_size_and_the_same_vectors(
+    sessions: SessionFactory, embedder: Embedder, tmp_path: Path
+) -> None:
+    """Drafted and prepared in the decode threads: the row records the file's pixels, and the
+    vectors are those of embedding the drafted images directly."""
+    from PIL import Image as PILImage
+
+    from indexer.decode import decode_image
+    from tests.conftest import make_image
+
+    (tmp_path / "big").mkdir()
+    for seed in range(3):
+        make_image(seed, (1200, 900)).save(tmp_path / "big" / f"{seed}.jpg", quality=90)
+    ids = register(sessions, tmp_path / "big")
+    with sessions.begin() as session:
+        embed_images(session, [embedder], ids, max_pixels=10**7, decode_threads=2)
+    with sessions() as session:
+        rows = session.scalars(select(Image).order_by(Image.id)).all()
+        assert {(r.width, r.height) for r in rows} == {(1200, 900)}
+        stored = np.stack(
+            [np.frombuffer(session.get(Embedding, (r.id, embedder.version)).vector, np.float32)
+             for r in rows]
+        )  # fmt: skip
+        paths = [Path(r.uri) for r in rows]
+    drafted = [decode_image(p.read_bytes(), max_pixels=10**7, draft_size=embedder.draft_size)
+               for p in paths]  # fmt: skip
+    assert all(isinstance(im, PILImage.Image) and im.size[0] < 1200 for im in drafted)
+    np.testing.assert_allclose(stored, embedder.embed(drafted), atol=1e-5)
+
+
 def test_delete_logs_a_change(sessions: SessionFactory, embedder: Embedder, tmp_path: Path) -> None:
     write_images(tmp_path / "cat", range(2))
     ids = register(sessions, tmp_path / "cat")

@@ -18,8 +18,14 @@ from indexer.db import SessionFactory
 from indexer.embedder import Embedder
 from indexer.settings import Settings
 from search.index_build import IndexBuilder
-from search.index_factory import IndexConfig, choose_factory, factory_family, resolve_factory
-from search.recall import exact_knn, recall_at_k
+from search.index_factory import (
+    IndexConfig,
+    choose_factory,
+    factory_family,
+    knobs,
+    resolve_factory,
+)
+from search.recall import exact_knn, recall_at_k, recall_leaving_out_self
 from search.rerank import ArrayVectors
 from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
 from search.vector_index import VectorIndex
@@ -181,6 +187,42 @@ def test_snapshot_round_trips_every_type(
     assert [p.name for p in tmp_path.iterdir()] == ["snap.npz"]
 
 
+@pytest.mark.parametrize("factory", ["IVF64,Flat", "IVF64,PQ8", "HNSW32"])
+def test_automatic_tuning_holds_for_new_queries(
+    catalog: tuple[np.ndarray, np.ndarray, np.ndarray], factory: str
+) -> None:
+    """Tuned on catalog members without their own entries, recall holds on new images; the
+    search starts narrow instead of probing everything (PQ8: coarse codes, deep re-ranking)."""
+    ids, vectors, queries = catalog
+    index = build(factory, ids, vectors)
+    assert recall_at_k(index, vectors, ids, queries, k=10) >= 0.93
+    knob = knobs(index.index)
+    assert knob.get("nprobe", 0) < 64 and knob.get("ef_search", 0) < 1024
+    if factory.endswith("PQ8"):
+        assert index.rerank_factor > IndexConfig().rerank_factor
+
+
+def test_recall_leaving_out_self_ignores_the_query_itself(
+    catalog: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    ids, vectors, _ = catalog
+    queries = vectors[:50]
+    scores, rows = faiss.knn(queries, vectors, 11, metric=faiss.METRIC_INNER_PRODUCT)
+    truth = (scores, ids[rows])
+
+    class OnlyItself:
+        def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+            found = np.full((len(q), k), -1, dtype=np.int64)
+            found[:, 0] = ids[:50]
+            return np.zeros((len(q), k), np.float32), found
+
+    exact = VectorIndex(DIM)
+    exact.add_new(ids, vectors)
+    assert recall_leaving_out_self(exact, truth, queries, 10) == 1.0
+    assert recall_leaving_out_self(OnlyItself(), truth, queries, 10) == 0.0
+    assert recall_at_k(OnlyItself(), vectors, ids, queries, k=10) == pytest.approx(0.1)
+
+
 def test_exact_knn_oracle_matches_numpy(
     catalog: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
@@ -210,6 +252,22 @@ def test_sync_follows_adds_and_deletes_with_a_forced_type(
     restarted = make_sync(sessions, embedder, tmp_path / "snap.npz", config=config)
     assert restarted.ensure_ready().ntotal == 11  # the tombstone survived the snapshot
     assert first[0] not in restarted.ensure_ready().search(queries, 12)[1]
+
+
+def test_tuned_knobs_survive_a_restart_unless_configured(
+    sessions: SessionFactory, embedder: Embedder, tmp_path: Path
+) -> None:
+    add_folder(sessions, embedder, write_images(tmp_path / "a", range(8))[0].parent)
+    snap = tmp_path / "snap.npz"
+    sync = make_sync(sessions, embedder, snap, config=IndexConfig(factory="IVF4,Flat"))
+    tuned = knobs(sync.ensure_ready().index)
+    assert tuned == {"nprobe": 4}  # the narrow start (8) capped at the list count
+    again = make_sync(sessions, embedder, snap, config=IndexConfig(factory="IVF4,Flat"))
+    assert knobs(again.ensure_ready().index) == tuned
+    forced = IndexConfig(factory="IVF4,Flat", nprobe=1)
+    assert knobs(make_sync(sessions, embedder, snap, config=forced).ensure_ready().index) == {
+        "nprobe": 1
+    }
 
 
 def test_sync_rebuilds_a_worn_hnsw_index_in_the_background(
