@@ -11,6 +11,7 @@ caltech101-7 into a temp folder. Configurations:
   sharing one ONNX export cache (the first run exports the model, ~2 s, as a user's first
   index does; later runs reuse it);
 - embedded-torch: the baseline, the same with the encoder on eager PyTorch;
+- embedded-int8: the same with the opt-in INT8 encoder (`LOOKALIKE_ENCODER_RUNTIME=onnx-int8`);
 - workers=1 / workers=2: Redis (a flushed db, 14 by default) and `lookalike worker`
   processes on a fresh PostgreSQL database (created for the run and dropped after; its
   tables are dropped between repeats). Workers are warmed up (model loaded in every one)
@@ -71,7 +72,7 @@ def onnx_cache(tmp: Path) -> Path:
 
 
 JOB_SECONDS: list[float] = []  # job_seconds of every timed run, in order
-CONFIGS = ("embedded", "embedded-torch", "workers-1", "workers-2")
+CONFIGS = ("embedded", "embedded-torch", "embedded-int8", "workers-1", "workers-2")
 
 
 def make_images(count: int, folder: Path) -> list[Path]:
@@ -345,6 +346,11 @@ def main() -> int:
             times = run_embedded(folder, args.images, args.repeats, tmp, "torch", torch_env)
             rows.append(summarise("(base) embedded, PyTorch encoder", times, args.images, base))
             rows[-1]["threads"] = f"torch default ({cores})"
+        if "embedded-int8" in configs:  # the opt-in INT8 encoder
+            int8_env = {"LOOKALIKE_ENCODER_RUNTIME": "onnx-int8"}
+            times = run_embedded(folder, args.images, args.repeats, tmp, "int8", int8_env)
+            rows.append(summarise("(int8) embedded, INT8 encoder", times, args.images, base))
+            rows[-1]["threads"] = f"encoder default ({cores})"
         for workers in (1, 2):
             if f"workers-{workers}" not in configs:
                 continue

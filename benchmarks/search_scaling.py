@@ -45,11 +45,17 @@ K = 10
 
 def clustered(n: int, dim: int, seed: int) -> np.ndarray:
     """Unit vectors around 1000 fixed random centres, like embeddings of many similar things;
-    `seed` draws new points (queries are new images of the same kinds of things)."""
+    `seed` draws new points (queries are new images of the same kinds of things). Made in
+    slices, float32 throughout: 10M x 256 is 10 GB."""
     centres = np.random.default_rng(1234).normal(size=(1000, dim)).astype(np.float32)
     rng = np.random.default_rng(seed)
-    x = centres[rng.integers(0, 1000, size=n)] + 0.6 * rng.normal(size=(n, dim)).astype(np.float32)
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 500_000):
+        part = out[start : start + 500_000]
+        part[:] = centres[rng.integers(0, 1000, size=len(part))]
+        part += 0.6 * rng.standard_normal(size=part.shape, dtype=np.float32)
+        part /= np.linalg.norm(part, axis=1, keepdims=True)
+    return out
 
 
 def build(factory: str, vectors: np.ndarray, ids: np.ndarray) -> tuple[Any, Any, int]:
@@ -123,6 +129,17 @@ def run_size(n: int, dim: int, types: list[str]) -> dict[str, Any]:
         print(json.dumps({"n": n, name: row["types"][name]}), file=sys.stderr)
         del index
     return row
+
+
+def merged(earlier: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier rows with the new ones added; a size measured again takes its new types."""
+    by_size = {(r["n"], r["dim"]): r for r in earlier}
+    for row in new:
+        old = by_size.get((row["n"], row["dim"]))
+        if old is not None:
+            row = {**old, "baselines": row["baselines"], "types": old["types"] | row["types"]}
+        by_size[(row["n"], row["dim"])] = row
+    return [by_size[key] for key in sorted(by_size)]
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -206,9 +223,15 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--dim", type=int, default=256)
     parser.add_argument("--types", default=",".join(TYPES))
+    parser.add_argument(
+        "--append", action="store_true", help="merge into the existing report (e.g. 10M alone)"
+    )
     args = parser.parse_args()
     rows = [run_size(int(n), args.dim, args.types.split(",")) for n in args.sizes.split(",")]
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.append and (RESULTS / "search_scaling.json").is_file():
+        earlier = json.loads((RESULTS / "search_scaling.json").read_text())
+        rows = merged(earlier, rows)
     (RESULTS / "search_scaling.json").write_text(json.dumps(rows, indent=2) + "\n")
     table = markdown(rows)
     (RESULTS / "search_scaling.md").write_text(table + "\n")

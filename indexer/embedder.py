@@ -17,7 +17,7 @@ from indexer.preprocess import to_array
 from indexer.settings import Settings
 from indexer.types import Embeddings
 
-RUNTIMES = ("auto", "onnx", "torch")
+RUNTIMES = ("auto", "onnx", "onnx-int8", "torch")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -43,7 +43,8 @@ class Embedder:
         threads: int | None = None,
     ) -> None:
         """`runtime` "auto" or "onnx" runs on ONNX Runtime on the CPU when it can (exported
-        into `onnx_dir`), "torch" always on PyTorch; any failure falls back to PyTorch."""
+        into `onnx_dir`), "onnx-int8" on its INT8 quantisation, "torch" always on PyTorch;
+        any failure falls back to PyTorch."""
         if runtime not in RUNTIMES:
             raise ConfigError(f"encoder runtime must be one of {RUNTIMES}, got {runtime!r}")
         self.device = resolve_device(device)
@@ -56,12 +57,15 @@ class Embedder:
         self._lock = threading.Lock()
         self._onnx: OnnxEncoder | None = None
         if runtime != "torch" and self.device.type == "cpu" and onnx_dir is not None:
-            self._onnx = load_onnx(self.encoder, self.version, onnx_dir, threads=threads)
+            int8 = runtime == "onnx-int8"
+            self._onnx = load_onnx(self.encoder, self.version, onnx_dir, threads=threads, int8=int8)
 
     @property
     def runtime(self) -> str:
-        """ "onnx" or "torch": what runs the encoder."""
-        return "onnx" if self._onnx is not None else "torch"
+        """ "onnx", "onnx-int8" or "torch": what runs the encoder."""
+        if self._onnx is None:
+            return "torch"
+        return "onnx-int8" if self._onnx.path.stem.endswith("-int8") else "onnx"
 
     @property
     def draft_size(self) -> int:

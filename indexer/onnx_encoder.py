@@ -96,13 +96,21 @@ class OnnxEncoder:
 
     def __call__(self, batch: np.ndarray) -> Embeddings:
         (out,) = self.session.run(None, {"images": np.ascontiguousarray(batch, np.float32)})
-        return np.asarray(out, dtype=np.float32)
+        out = np.asarray(out, dtype=np.float32)  # (B, D)
+        # unit length again: an INT8 graph quantises the normalisation too (FP32: a no-op)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
 def load_onnx(
-    encoder: SiameseEncoder, version: str, folder: Path, *, threads: int | None = None
+    encoder: SiameseEncoder,
+    version: str,
+    folder: Path,
+    *,
+    threads: int | None = None,
+    int8: bool = False,
 ) -> OnnxEncoder | None:
-    """The ONNX twin of `encoder` (exported on first use), or None to stay on PyTorch."""
+    """The ONNX twin of `encoder` (exported, and with `int8` quantised, on first use), or
+    None to stay on PyTorch."""
     if not onnx_available():
         return None
     try:
@@ -110,7 +118,28 @@ def load_onnx(
         if not path.is_file():
             export_onnx(encoder, path)
             log.info("exported model %s to %s", version, path)
+        if int8:
+            path = quantized(path, encoder)
         return OnnxEncoder(path, threads=threads)
     except Exception as exc:  # any export or load failure: the PyTorch path still works
         log.warning("ONNX Runtime unavailable for model %s (%s); using PyTorch", version, exc)
         return None
+
+
+def quantized(fp32: Path, encoder: SiameseEncoder) -> Path:
+    """The cached INT8 twin of the export `fp32`, quantised (atomically) when missing."""
+    from indexer.onnx_int8 import quantize
+
+    path = fp32.with_name(f"{fp32.stem}-int8.onnx")
+    if path.is_file():
+        return path
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        quantize(fp32, Path(tmp), encoder.config)
+        os.replace(tmp, path)
+        log.info("quantised %s to INT8 at %s", fp32.name, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

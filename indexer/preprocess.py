@@ -18,7 +18,9 @@ def to_array(image: Image.Image, config: EncoderConfig) -> np.ndarray:
     """`to_tensor` as a float32 numpy array (C, S, S), touching no PyTorch thread pool."""
     size = config.input_size
     mode = "L" if config.grayscale else "RGB"
-    resized = image.convert(mode).resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if image.mode != mode:  # convert() copies even when the mode is already right
+        image = image.convert(mode)
+    resized = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     pixels = np.asarray(resized).reshape(size, size, -1).transpose(2, 0, 1)  # (C, S, S) uint8
     scale, offset = _affine(config)
     out = np.empty(pixels.shape, dtype=np.float32)

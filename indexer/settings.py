@@ -111,7 +111,9 @@ class Settings:
             proxy_hops=_count(env, "LOOKALIKE_PROXY_HOPS", 0),
             max_job_files=int(_number(env, "LOOKALIKE_MAX_JOB_FILES", 1_000_000)),
             request_timeout_s=_number(env, "LOOKALIKE_REQUEST_TIMEOUT_S", 30.0),
-            encoder_runtime=_choice(env, "LOOKALIKE_ENCODER_RUNTIME", ("auto", "onnx", "torch")),
+            encoder_runtime=_choice(
+                env, "LOOKALIKE_ENCODER_RUNTIME", ("auto", "onnx", "onnx-int8", "torch")
+            ),
         )
 
 

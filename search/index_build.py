@@ -14,10 +14,10 @@ import numpy as np
 
 from indexer.types import Embeddings, Ids
 from search.index_factory import (
+    MAX_RERANK_FACTOR,
     MIN_PQ_TRAIN,
     POINTS_PER_CENTROID,
     TRAIN_MAX,
-    MAX_RERANK_FACTOR,
     IndexConfig,
     build_index,
     start_tuning,
@@ -120,24 +120,30 @@ class IndexBuilder:
         return self.index, report
 
     def _tuned_recall(self, index: VectorIndex, truth: tuple[np.ndarray, np.ndarray]) -> float:
-        """Measure recall@10 on the sample's other neighbours; widen the automatic knobs
-        (nprobe / efSearch, and the re-ranking depth of lossy types) until it meets the
-        target. The sample queries are catalog members, so their own entries do not count."""
+        """Measure recall@10 on the sample's other neighbours and tune the automatic knobs to
+        the target: the narrowest nprobe / efSearch that reaches it (lossy types searched with
+        the deepest re-ranking meanwhile), then the shallowest re-ranking that still does.
+        The sample queries are catalog members, so their own entries do not count."""
 
         def measure() -> float:
             return recall_leaving_out_self(index, truth, self._queries, RECALL_K)
 
-        recall = measure()
         ivf = index.kind.name == "ivf"
-        auto = self.config.nprobe is None if ivf else self.config.ef_search is None
-        while auto and recall < self.config.target_recall:
-            wider = widen(index.index)
-            deeper = not index.kind.exact_scores and index.rerank_factor < MAX_RERANK_FACTOR
-            if deeper:
-                index.rerank_factor = min(index.rerank_factor * 2, MAX_RERANK_FACTOR)
-            if not (wider or deeper):
-                break
+        if not (self.config.nprobe is None if ivf else self.config.ef_search is None):
+            return measure()  # configured by hand: report, do not tune
+        lossy = not index.kind.exact_scores
+        if lossy:
+            index.rerank_factor = MAX_RERANK_FACTOR
+        recall = measure()
+        while recall < self.config.target_recall and widen(index.index):
             recall = measure()
+        while lossy and index.rerank_factor > self.config.rerank_factor:
+            index.rerank_factor //= 2
+            shallower = measure()
+            if shallower < self.config.target_recall:
+                index.rerank_factor *= 2
+                break
+            recall = shallower
         return recall
 
 

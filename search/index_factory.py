@@ -111,7 +111,8 @@ def kind_of(index: Any) -> IndexKind:
     """Classify an index built by `build_index` (or deserialised from one)."""
     ivf = _ivf(index)
     if ivf is not None:
-        return IndexKind("ivf", isinstance(ivf, faiss.IndexIVFFlat), True)
+        exact = isinstance(faiss.downcast_index(ivf), faiss.IndexIVFFlat)  # not the base type
+        return IndexKind("ivf", exact, True)
     inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
     if isinstance(inner, faiss.IndexFlat):
         return IndexKind("flat", True, True)

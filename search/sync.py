@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Select, func, or_, select
@@ -34,6 +35,7 @@ from search.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 REBUILD_BATCH = 5000
+EXACT_SLICE = 10_000  # ids per query: SQLite allows 32,766 bound parameters, PostgreSQL 65,535
 CHANGE_BATCH = 5000
 GAP_TTL_S = 120.0  # longer than any indexing transaction is expected to stay open
 
@@ -187,10 +189,15 @@ class IndexSync:
         return builder
 
     def exact_vectors(self, ids: Ids) -> tuple[Ids, Embeddings]:
-        """The catalog's exact vectors of `ids` (re-ranking for lossy index types)."""
+        """The catalog's exact vectors of `ids` (re-ranking for lossy index types), read in
+        slices that stay under SQLite's and PostgreSQL's bound-parameter limits."""
+        wanted = [int(i) for i in ids]
+        rows: list[Any] = []
         with self.sessions() as session:
-            query = self._vectors().where(Embedding.image_id.in_([int(i) for i in ids]))
-            return _unpack(session.execute(query).all(), self.dim)
+            for start in range(0, len(wanted), EXACT_SLICE):
+                part = wanted[start : start + EXACT_SLICE]
+                rows.extend(session.execute(self._vectors().where(Embedding.image_id.in_(part))))
+        return _unpack(rows, self.dim)
 
     def _rebuild_if_worn(self, index: VectorIndex) -> None:
         """Start a background rebuild when dead entries pass the configured fraction, or when

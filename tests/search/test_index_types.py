@@ -20,8 +20,10 @@ from indexer.settings import Settings
 from search.index_build import IndexBuilder
 from search.index_factory import (
     IndexConfig,
+    build_index,
     choose_factory,
     factory_family,
+    kind_of,
     knobs,
     resolve_factory,
 )
@@ -149,6 +151,15 @@ def test_automatic_choice(n: int, dim: int, memory_mb: float, family: str) -> No
         assert dim % m == 0 and n * (m + 8) <= memory_mb * 2**20
 
 
+@pytest.mark.parametrize(
+    ("factory", "exact"),
+    [("Flat", True), ("IVF8,Flat", True), ("IVF8,PQ8", False), ("HNSW16", True)],
+)
+def test_index_kinds_know_whether_their_scores_are_exact(factory: str, exact: bool) -> None:
+    """Exact types are never re-ranked (which would cost a database read per query)."""
+    assert kind_of(build_index(factory, DIM)).exact_scores is exact
+
+
 def test_factory_override_is_honoured_and_validated() -> None:
     assert resolve_factory(IndexConfig(factory="HNSW32"), 10, DIM) == "HNSW32"
     assert resolve_factory(IndexConfig(), 10**6, DIM) == "IVF4096,Flat"
@@ -252,6 +263,20 @@ def test_sync_follows_adds_and_deletes_with_a_forced_type(
     restarted = make_sync(sessions, embedder, tmp_path / "snap.npz", config=config)
     assert restarted.ensure_ready().ntotal == 11  # the tombstone survived the snapshot
     assert first[0] not in restarted.ensure_ready().search(queries, 12)[1]
+
+
+def test_exact_vectors_are_read_in_slices(
+    sessions: SessionFactory, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deep re-ranking asks for tens of thousands of ids at once: more than one SQL statement
+    may bind, so they go in slices (3 here instead of 10,000)."""
+    from search import sync as sync_module
+
+    ids = add_folder(sessions, embedder, write_images(tmp_path / "a", range(8))[0].parent)
+    monkeypatch.setattr(sync_module, "EXACT_SLICE", 3)
+    sync = make_sync(sessions, embedder, tmp_path / "snap.npz")
+    found, vectors = sync.exact_vectors(np.array([*ids, 10**9], dtype=np.int64))
+    assert sorted(found.tolist()) == sorted(ids) and vectors.shape == (8, embedder.dim)
 
 
 def test_tuned_knobs_survive_a_restart_unless_configured(

@@ -1,0 +1,132 @@
+"""Every performance benchmark in one command: one JSON report and one markdown table.
+
+Runs, each in its own process and one after another (they would share the CPU otherwise):
+decode (`decode_rate.py`), encoder (`embed_rate.py`), bulk indexing end to end
+(`indexing_rate.py`), index build and search scaling (`search_scaling.py`) and HTTP search
+under gunicorn (`load_test.py`). Every step measures its baseline in the same run: full
+Pillow decode + resize, eager PyTorch at batch 1, the same indexing pipeline on PyTorch,
+numpy brute force and a Python loop over stored vectors, the same server on PyTorch. The
+summary puts each target of the performance issue beside its measured median, baseline and
+ratio. Writes benchmarks/results/performance.json and performance.md; each step also
+leaves its own JSON and markdown there.
+
+    .venv/bin/python benchmarks/run_all.py            # the full run (about 25 min on 2 cores)
+    .venv/bin/python benchmarks/run_all.py --quick    # small sizes, to check the harness
+    .venv/bin/python benchmarks/run_all.py --only decode,embed
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._machine import describe  # noqa: E402
+from benchmarks._summary import summarise, table  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One benchmark script, its arguments for a full and a quick run, and what it writes."""
+
+    name: str
+    script: str
+    full: tuple[str, ...]
+    quick: tuple[str, ...]
+    writes: str  # JSON file under RESULTS
+
+
+STEPS = (
+    Step("decode", "decode_rate.py", ("--images", "40", "--repeats", "3"),
+         ("--images", "6", "--repeats", "1"), "decode_rate.json"),
+    Step("embed", "embed_rate.py", ("--images", "64", "--batch", "8", "--repeats", "3"),
+         ("--images", "8", "--batch", "4", "--repeats", "1"), "embed_rate.json"),
+    Step("indexing", "indexing_rate.py",
+         ("--images", "1000", "--repeats", "3",
+          "--configs", "embedded,embedded-torch,embedded-int8,workers-2"),
+         ("--images", "40", "--repeats", "1", "--configs", "embedded,embedded-torch"),
+         "indexing_rate.json"),
+    Step("search", "search_scaling.py", ("--sizes", "10000,100000,1000000",),
+         ("--sizes", "2000,20000", "--types", "Flat,IVF-Flat,HNSW"), "search_scaling.json"),
+    Step("http", "load_test.py",
+         ("--levels", "1,2,4,8,16", "--seconds", "20", "--runtimes", "onnx,torch,onnx-int8"),
+         ("--levels", "1,4", "--seconds", "3", "--runtimes", "onnx,torch"), "load.json"),
+)  # fmt: skip
+
+
+def run_step(step: Step, quick: bool) -> dict[str, Any]:
+    """Run one script to completion; its report, wall time and exit status."""
+    command = [sys.executable, str(ROOT / "benchmarks" / step.script)]
+    command += list(step.quick if quick else step.full)
+    print(f"== {step.name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, check=False)
+    entry: dict[str, Any] = {
+        "command": " ".join(["benchmarks/" + step.script, *command[2:]]),
+        "seconds": round(time.perf_counter() - started, 1),
+        "exit_code": done.returncode,
+    }
+    path = RESULTS / step.writes
+    if done.returncode == 0 and path.is_file():
+        entry["report"] = json.loads(path.read_text())
+    return entry
+
+
+def markdown(report: dict[str, Any]) -> str:
+    machine = report["machine"]
+    lines = [
+        "# Lookalike performance",
+        "",
+        f"{machine['summary']}. {'Quick smoke run, not the benchmark. ' if report['quick'] else ''}"
+        "Medians; every ratio is against a baseline measured in the same run.",
+        "",
+        table(report["summary"]),
+        "",
+        "| step | command | seconds | exit |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, step in report["steps"].items():
+        lines.append(
+            f"| {name} | `{step['command']}` | {step['seconds']:.0f} | {step['exit_code']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the harness")
+    parser.add_argument("--only", default="", help="comma-separated steps: " + ",".join(
+        s.name for s in STEPS))  # fmt: skip
+    args = parser.parse_args()
+    wanted = set(filter(None, args.only.split(","))) or {s.name for s in STEPS}
+    unknown = wanted - {s.name for s in STEPS}
+    if unknown:
+        parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
+    steps = {s.name: run_step(s, args.quick) for s in STEPS if s.name in wanted}
+    report = {
+        "machine": describe(),
+        "quick": args.quick,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "steps": steps,
+        "summary": summarise({n: s.get("report") for n, s in steps.items()}),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "performance.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown(report)
+    (RESULTS / "performance.md").write_text(text + "\n")
+    print(text)
+    return 0 if all(s["exit_code"] == 0 for s in steps.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
