@@ -119,15 +119,31 @@ def indexing_rows(report: dict[str, Any]) -> list[Row]:
             continue
         rows.append(
             row(
-                f"bulk indexing end to end, {report['images']} x 0.5 MP JPEGs, {label}",
+                f"bulk indexing, whole `lookalike index` run, {report['images']} x 0.5 MP "
+                f"JPEGs, {label}",
                 ">= 100 img/s",
                 ours["images_per_s"],
                 "img/s",
                 baseline,
                 ours["images_per_s"] >= 100,
-                note=f"job only (no process start-up): {ours['job_images_per_s']:.0f} img/s",
+                note="includes interpreter and PyTorch start-up",
             )
         )
+        if key == "(a)":
+            base_job = (
+                ("same pipeline, PyTorch encoder", base["job_images_per_s"]) if base else None
+            )
+            rows.append(
+                row(
+                    f"bulk indexing, the job (decode, embed, store, index), {label}",
+                    ">= 100 img/s",
+                    ours["job_images_per_s"],
+                    "img/s",
+                    base_job,
+                    ours["job_images_per_s"] >= 100,
+                    note="from job creation (after the scan) to its end",
+                )
+            )
     return rows
 
 
@@ -197,7 +213,12 @@ def http_rows(report: dict[str, Any]) -> list[Row]:
             ("PyTorch encoder", base_best["requests_per_s"]) if base_best else None,
             bool(both),
             note=f"{fastest['clients']} clients, p50 {fastest['p50_ms']:.0f} ms"
-            + (f"; both met at {both[0]['clients']} clients" if both else ""),
+            + (
+                f"; both met at {best['clients']} clients: {best['requests_per_s']:.0f} req/s, "
+                f"p50 {best['p50_ms']:.1f} ms"
+                if (best := max(both, key=lambda lv: lv["requests_per_s"], default=None))
+                else ""
+            ),
         ),
     ]
 

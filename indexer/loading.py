@@ -8,7 +8,7 @@ few threads turn several files into model-ready arrays at once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +72,27 @@ def load_files(
         return [one(p) for p in paths]
     with ThreadPoolExecutor(max_workers=min(threads, len(paths))) as pool:
         return list(pool.map(one, paths))
+
+
+def iter_load_files(
+    paths: Sequence[Path],
+    *,
+    draft_size: int,
+    max_pixels: int,
+    threads: int = 1,
+    prepare: Prepare | None = None,
+) -> Iterator[LoadedFile]:
+    """`load_files` yielding each file, in order, as soon as it is ready: the threads keep
+    decoding ahead while the caller embeds what has arrived."""
+
+    def one(path: Path) -> LoadedFile:
+        return load_file(path, draft_size=draft_size, max_pixels=max_pixels, prepare=prepare)
+
+    if threads <= 1 or len(paths) <= 1:
+        yield from (one(p) for p in paths)
+        return
+    with ThreadPoolExecutor(max_workers=min(threads, len(paths))) as pool:
+        yield from pool.map(one, paths)
 
 
 def _mtime_ns(path: Path) -> int | None:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from PIL import Image as PILImage
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from indexer.content_claim import claim_contents
 from indexer.embedder import Embedder
-from indexer.loading import LoadedFile, load_files
+from indexer.loading import LoadedFile, iter_load_files, load_files
 from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
+
+STREAM_GROUP = 16  # files admitted, embedded and stored together while the rest decode
 
 
 @dataclass
@@ -44,23 +46,22 @@ def embed_images(
         .where(Image.id.in_(image_ids), Image.status == ImageStatus.PENDING)
         .order_by(Image.id)
     ).all()
-    files = load_files(
+    files = iter_load_files(
         [_path(row) for row in rows],
         draft_size=embedders[0].draft_size,
         max_pixels=max_pixels,
         threads=decode_threads,
         prepare=embedders[0].prepare,  # the serving model's inputs, made in the threads too
     )
-    decoded: list[tuple[Image, LoadedFile]] = []
-    for row, loaded in zip(rows, files, strict=True):
-        if _prepare(session, row, loaded, report) is not None:
-            decoded.append((row, loaded))
-    for position, embedder in enumerate(embedders):
-        ready = position == 0 and all(f.array is not None for _, f in decoded)
-        _embed_and_store(session, embedder, decoded, prepared=ready)
-    for row, _ in decoded:
-        row.status, row.error = ImageStatus.INDEXED, None
-        report.indexed.append(row.id)
+    pairs = iter(zip(rows, files, strict=True))
+    while group := list(islice(pairs, STREAM_GROUP)):  # embed while later files decode
+        decoded = _admit(session, group, report)
+        for position, embedder in enumerate(embedders):
+            ready = position == 0 and all(f.array is not None for _, f in decoded)
+            _embed_and_store(session, embedder, decoded, prepared=ready)
+        for row, _ in decoded:
+            row.status, row.error = ImageStatus.INDEXED, None
+            report.indexed.append(row.id)
     session.flush()
     return report
 
@@ -118,48 +119,57 @@ def _embed_and_store(
         vectors = embedder.embed_arrays([f.array for _, f in decoded if f.array is not None])
     else:
         vectors = embedder.embed([f.image for _, f in decoded if f.image is not None])
-    for (row, _), vector in zip(decoded, vectors, strict=True):
-        store_vector(session, row.id, vector, embedder.version)
+    store_vectors(session, [row.id for row, _ in decoded], vectors, embedder.version)
 
 
-def store_vector(session: Session, image_id: int, vector: np.ndarray, version: str) -> None:
-    """Save one image's vector for one model and log the upsert for the search processes."""
-    blob = np.asarray(vector, dtype=np.float32).tobytes()
-    session.merge(Embedding(image_id=image_id, model_version=version, vector=blob))
-    session.add(IndexChange(image_id=image_id, op=ChangeOp.UPSERT, model_version=version))
+def store_vectors(session: Session, ids: list[int], vectors: np.ndarray, version: str) -> None:
+    """Save images' vectors for one model (replacing any) and log the upserts for the
+    search processes; one query finds which exist."""
+    existing = set(
+        session.scalars(
+            select(Embedding.image_id).where(
+                Embedding.image_id.in_(ids), Embedding.model_version == version
+            )
+        )
+    )
+    for image_id, vector in zip(ids, vectors, strict=True):
+        stored = Embedding(
+            image_id=image_id,
+            model_version=version,
+            vector=np.asarray(vector, dtype=np.float32).tobytes(),
+        )
+        if image_id in existing:
+            session.merge(stored)
+        else:
+            session.add(stored)
+        session.add(IndexChange(image_id=image_id, op=ChangeOp.UPSERT, model_version=version))
 
 
 def _path(row: Image) -> Path:
     return Path(row.path or row.uri)
 
 
-def _prepare(
-    session: Session, row: Image, loaded: LoadedFile, report: BatchReport
-) -> PILImage.Image | None:
-    row.sha256, row.size_bytes, row.mtime_ns = loaded.sha256, loaded.size, loaded.mtime_ns
-    if loaded.image is None:
-        row.status, row.error = ImageStatus.FAILED, loaded.error
-        report.failed.append((row.id, loaded.error or "unreadable"))
-        return None
-    row.width, row.height = loaded.pixels or loaded.image.size
-    canonical = _claim_content(session, row)
-    if canonical is not None:
-        row.status, row.duplicate_of = ImageStatus.DUPLICATE, canonical
+def _admit(
+    session: Session, group: list[tuple[Image, LoadedFile]], report: BatchReport
+) -> list[tuple[Image, LoadedFile]]:
+    """Record what reading found; failures and exact duplicates leave, the rest is returned
+    for embedding."""
+    readable = []
+    for row, loaded in group:
+        row.sha256, row.size_bytes, row.mtime_ns = loaded.sha256, loaded.size, loaded.mtime_ns
+        if loaded.image is None:
+            row.status, row.error = ImageStatus.FAILED, loaded.error
+            report.failed.append((row.id, loaded.error or "unreadable"))
+            continue
+        row.width, row.height = loaded.pixels or loaded.image.size
+        readable.append((row, loaded))
+    canonical = claim_contents(session, [row for row, _ in readable])
+    admitted = []
+    for row, loaded in readable:
+        holder = canonical[row.id]
+        if holder is None:
+            admitted.append((row, loaded))
+            continue
+        row.status, row.duplicate_of = ImageStatus.DUPLICATE, holder
         report.duplicates.append(row.id)
-        return None
-    return loaded.image
-
-
-def _claim_content(session: Session, row: Image) -> int | None:
-    """Make `row` the canonical copy of its content; return the holder's id if another row is."""
-    holder = session.scalar(select(Image.id).where(Image.content_key == row.sha256))
-    if holder is not None and holder != row.id:
-        return holder
-    try:
-        with session.begin_nested():
-            row.content_key = row.sha256
-            session.flush()
-    except IntegrityError:
-        row.content_key = None
-        return session.scalar(select(Image.id).where(Image.content_key == row.sha256))
-    return None
+    return admitted

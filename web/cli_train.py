@@ -19,7 +19,6 @@ from indexer.feedback import FeedbackPair, feedback_pairs
 from indexer.settings import DEVICES, Settings
 from indexer.training.config import LOSSES, MINERS, TrainConfig
 from indexer.training.distances import DISTANCES
-from indexer.training.run import train_folder
 from indexer.training.state import state_path
 
 DEFAULTS = TrainConfig()
@@ -113,6 +112,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def train_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run `lookalike train`; print the before/after validation metrics."""
+    from indexer.training.run import train_folder  # ~1 s of imports every other command skips
+
     config = config_from_args(args)
     device = resolve_device(args.device or settings.device)
     feedback = load_feedback(settings) if args.feedback else []

@@ -32,7 +32,7 @@ def test_latency_ratios_are_baseline_over_product_and_targets_are_judged() -> No
     assert p50["met"] and round(p50["ratio"], 2) == round(50 / 15, 2)
     throughput = rows["HTTP search throughput, best of 2 client levels"]
     assert throughput["value"] == 90.0 and throughput["met"]  # 1 client: 60 req/s at 15 ms
-    assert "both met at 1 clients" in throughput["note"]
+    assert "both met at 1 clients: 60 req/s" in throughput["note"]
     assert "**no**" in table(list(rows.values()))
 
 
