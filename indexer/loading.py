@@ -64,14 +64,11 @@ def load_files(
     prepare: Prepare | None = None,
 ) -> list[LoadedFile]:
     """`load_file` for each path, in order, using up to `threads` threads."""
-
-    def one(path: Path) -> LoadedFile:
-        return load_file(path, draft_size=draft_size, max_pixels=max_pixels, prepare=prepare)
-
-    if threads <= 1 or len(paths) <= 1:
-        return [one(p) for p in paths]
-    with ThreadPoolExecutor(max_workers=min(threads, len(paths))) as pool:
-        return list(pool.map(one, paths))
+    return list(
+        iter_load_files(
+            paths, draft_size=draft_size, max_pixels=max_pixels, threads=threads, prepare=prepare
+        )
+    )
 
 
 def iter_load_files(
