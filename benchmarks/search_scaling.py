@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._timing import median_ms  # noqa: E402
 from search.index_build import IndexBuilder  # noqa: E402
-from search.index_factory import IndexConfig, knobs, nlist_for  # noqa: E402
+from search.index_factory import IndexConfig, choose_factory, knobs, nlist_for  # noqa: E402
 from search.recall import exact_knn, recall_against  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -37,6 +37,7 @@ TYPES = {
     "IVF-Flat": "IVF{nlist},Flat",
     "IVF-PQ": "IVF{nlist},PQ32",
     "HNSW": "HNSW32",
+    "auto": "auto",  # what the product chooses for this size under the default memory budget
 }
 QUERIES = 200
 TIMED = 100  # single queries timed per measurement
@@ -114,6 +115,8 @@ def run_size(n: int, dim: int, types: list[str]) -> dict[str, Any]:
         row["baselines"]["python_loop_ms"] = time_single(python_loop(vectors), queries)
     for name in types:
         factory = TYPES[name].format(nlist=nlist_for(n))
+        if factory == "auto":
+            factory = choose_factory(n, dim, memory_mb=IndexConfig().memory_mb)
         index, report, size = build(factory, vectors, ids)
         query_ms = time_single(lambda q, built=index: built.search(q, K), queries)
         row["types"][name] = {
@@ -222,7 +225,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--dim", type=int, default=256)
-    parser.add_argument("--types", default=",".join(TYPES))
+    parser.add_argument("--types", default="Flat,IVF-Flat,IVF-PQ,HNSW", help=",".join(TYPES))
     parser.add_argument(
         "--append", action="store_true", help="merge into the existing report (e.g. 10M alone)"
     )
