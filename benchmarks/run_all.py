@@ -74,11 +74,12 @@ def run_step(step: Step, quick: bool) -> dict[str, Any]:
     command = [sys.executable, str(ROOT / "benchmarks" / step.script)]
     command += list(step.quick if quick and step.quick is not None else step.full)
     print(f"== {step.name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, check=False)
     entry: dict[str, Any] = {
         "command": " ".join(["benchmarks/" + step.script, *command[2:]]),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": started_at,
         "seconds": round(time.perf_counter() - started, 1),
         "exit_code": done.returncode,
     }

@@ -26,12 +26,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._scaling_plot import plot  # noqa: E402
 from benchmarks._timing import median_ms  # noqa: E402
 from search.index_build import IndexBuilder  # noqa: E402
 from search.index_factory import IndexConfig, choose_factory, knobs, nlist_for  # noqa: E402
 from search.recall import exact_knn, recall_against  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
+PNG = ROOT / "docs" / "search_scaling.png"
 TYPES = {
     "Flat": "Flat",
     "IVF-Flat": "IVF{nlist},Flat",
@@ -174,53 +176,6 @@ def tuned(entry: dict[str, Any]) -> str:
     return ", ".join(parts) or "—"
 
 
-def plot(rows: list[dict[str, Any]], path: Path) -> None:
-    """Query time against catalog size (log-log), one line per index type, as a PNG."""
-    from PIL import Image, ImageDraw
-
-    width, height, pad = 900, 540, 70
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    series: dict[str, list[tuple[int, float]]] = {"numpy brute force": []}
-    for row in rows:
-        series["numpy brute force"].append((row["n"], row["baselines"]["numpy_ms"]))
-        for name, t in row["types"].items():
-            series.setdefault(name, []).append((row["n"], t["query_ms"]))
-    xs = [np.log10(n) for points in series.values() for n, _ in points]
-    ys = [np.log10(max(ms, 1e-4)) for points in series.values() for _, ms in points]
-    x0, x1, y0, y1 = min(xs) - 0.1, max(xs) + 0.1, min(ys) - 0.2, max(ys) + 0.2
-
-    def at(n: float, ms: float) -> tuple[float, float]:
-        x = pad + (np.log10(n) - x0) / (x1 - x0) * (width - 2 * pad)
-        y = height - pad - (np.log10(max(ms, 1e-4)) - y0) / (y1 - y0) * (height - 2 * pad)
-        return float(x), float(y)
-
-    draw.rectangle([pad, pad, width - pad, height - pad], outline="black")
-    for decade in range(int(np.floor(y0)), int(np.ceil(y1)) + 1):
-        if y0 <= decade <= y1:
-            _, y = at(10, 10.0**decade)
-            draw.line([pad, y, width - pad, y], fill="#ddd")
-            draw.text((8, y - 6), f"{10.0**decade:g} ms", fill="black")
-    for row in rows:
-        x, _ = at(row["n"], 1)
-        draw.text((x - 20, height - pad + 8), f"{row['n']:,}", fill="black")
-    colours = ["#333333", "#2f6fed", "#1b8a3a", "#b00020", "#c77c00"]
-    for i, (name, points) in enumerate(series.items()):
-        colour = colours[i % len(colours)]
-        coords = [at(n, ms) for n, ms in points]
-        if len(coords) > 1:
-            draw.line(coords, fill=colour, width=3)
-        for x, y in coords:
-            draw.ellipse([x - 4, y - 4, x + 4, y + 4], fill=colour)
-        draw.text((pad + 10, pad + 10 + 16 * i), name, fill=colour)
-    draw.text(
-        (width // 2 - 160, 20), "median single-query time vs catalog size (d=256)", fill="black"
-    )
-    draw.text((width // 2 - 40, height - 30), "vectors", fill="black")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
@@ -229,7 +184,13 @@ def main() -> int:
     parser.add_argument(
         "--append", action="store_true", help="merge into the existing report (e.g. 10M alone)"
     )
+    parser.add_argument(
+        "--plot-only", action="store_true", help="redraw docs/search_scaling.png from the report"
+    )
     args = parser.parse_args()
+    if args.plot_only:
+        plot(json.loads((RESULTS / "search_scaling.json").read_text()), PNG)
+        return 0
     rows = [run_size(int(n), args.dim, args.types.split(",")) for n in args.sizes.split(",")]
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.append and (RESULTS / "search_scaling.json").is_file():
@@ -238,7 +199,7 @@ def main() -> int:
     (RESULTS / "search_scaling.json").write_text(json.dumps(rows, indent=2) + "\n")
     table = markdown(rows)
     (RESULTS / "search_scaling.md").write_text(table + "\n")
-    plot(rows, ROOT / "docs" / "search_scaling.png")
+    plot(rows, PNG)
     print(table)
     return 0
 
