@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import platform
 from importlib import metadata
 from typing import Any
+
+from indexer.onnx_encoder import usable_cores
 
 PACKAGES = ("torch", "onnxruntime", "faiss-cpu", "faiss-gpu", "pillow", "numpy", "flask")
 
@@ -53,7 +54,7 @@ def versions() -> dict[str, str]:
 
 def describe() -> dict[str, Any]:
     """A dict for the JSON report, with a one-line `summary` for the markdown."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     info = {
         "cpu": cpu_model(),
         "cores": cores,

@@ -25,13 +25,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._results import RESULTS, write_report  # noqa: E402
 from benchmarks._timing import median_rate  # noqa: E402
 from indexer.decode import decode_image  # noqa: E402
 from indexer.encoder import EncoderConfig  # noqa: E402
 from indexer.preprocess import to_array  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
-RESULTS = ROOT / "benchmarks" / "results"
 SIZES = {"0.5 MP": (816, 612), "12 MP": (4000, 3000)}
 CONFIG = EncoderConfig()
 
@@ -87,8 +87,6 @@ def main() -> int:
             }
         )
         print(json.dumps(rows[-1]), file=sys.stderr)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "decode_rate.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = [
         "| JPEG | images | product (draft + reducing_gap) img/s per core | full decode + resize "
         "img/s per core | ratio |",
@@ -100,9 +98,7 @@ def main() -> int:
             f"{r['images']} | {r['product_per_s']:.1f} | {r['baseline_per_s']:.1f} | "
             f"{r['speedup']:.2f}x |"
         )
-    table = "\n".join(lines)
-    (RESULTS / "decode_rate.md").write_text(table + "\n")
-    print(table)
+    write_report(RESULTS / "decode_rate.json", rows, "\n".join(lines))
     return 0
 
 

@@ -14,7 +14,6 @@ Writes benchmarks/results/embed_rate.json and .md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -25,13 +24,13 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._results import RESULTS, write_report  # noqa: E402
 from benchmarks._timing import median_rate  # noqa: E402
 from indexer.checkpoint import default_model  # noqa: E402
 from indexer.embedder import Embedder  # noqa: E402
 from indexer.training.metrics import retrieval_metrics  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def rate(embedder: Embedder, images: list, batch: int, repeats: int) -> float:
@@ -88,8 +87,6 @@ def main() -> int:
         "batch1_ms": {k: 1000 / v for k, v in rows.items() if k.endswith("batch1")},
         "vs_pytorch_batch1": {k: v / base for k, v in rows.items()},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "embed_rate.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
         f"| encoder path ({len(images)} images, 224 px, CPU) | images/s | ms per image "
         "| vs PyTorch batch 1 |",
@@ -103,9 +100,7 @@ def main() -> int:
         f"Retrieval mAP@R on caltech101-7 ({args.quality_images} photos): FP32 "
         f"{quality['fp32']:.4f}, INT8 {quality['int8']:.4f}."
     )
-    table = "\n".join(lines)
-    (RESULTS / "embed_rate.md").write_text(table + "\n")
-    print(table)
+    write_report(RESULTS / "embed_rate.json", report, "\n".join(lines))
     return 0
 
 

@@ -27,7 +27,6 @@ ratio against embedded. Writes benchmarks/results/indexing_rate.json and .md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import signal
@@ -50,12 +49,13 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._results import RESULTS, write_report  # noqa: E402
 from indexer.celery_app import make_celery  # noqa: E402
 from indexer.models import Base  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
-OUT = ROOT / "benchmarks" / "results" / "indexing_rate.json"
+OUT = RESULTS / "indexing_rate.json"
 LOOKALIKE = Path(sys.executable).with_name("lookalike")
 POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 TARGET_PIXELS = 800 * 600
@@ -377,10 +377,7 @@ def main() -> int:
         "command": " ".join(["benchmarks/indexing_rate.py", *sys.argv[1:]]),
         "results": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(table(rows, args.images) + "\n")
-    print(table(rows, args.images))
+    write_report(args.out, payload, table(rows, args.images))
     return 0
 
 

@@ -33,8 +33,11 @@ from typing import Any
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._results import RESULTS, write_report  # noqa: E402
+
 BIN = Path(sys.executable).parent
-RESULTS = ROOT / "benchmarks" / "results"
 DEMO = ROOT / "indexer" / "demo_catalog"
 
 
@@ -211,11 +214,7 @@ def main() -> int:
     report["levels"] = first["levels"]
     if "soak" in first:
         report["soak"] = first["soak"]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "load.json").write_text(json.dumps(report, indent=2) + "\n")
-    table = markdown(report)
-    (RESULTS / "load.md").write_text(table + "\n")
-    print(table)
+    write_report(RESULTS / "load.json", report, markdown(report))
     return 0
 
 

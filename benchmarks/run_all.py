@@ -30,9 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._machine import describe  # noqa: E402
+from benchmarks._results import RESULTS, write_report  # noqa: E402
 from benchmarks._summary import summarise, table  # noqa: E402
-
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 @dataclass(frozen=True)
@@ -142,11 +141,7 @@ def main() -> int:
         "steps": steps,
         "summary": summarise(latest_reports(steps)),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "performance.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(report)
-    (RESULTS / "performance.md").write_text(text + "\n")
-    print(text)
+    write_report(RESULTS / "performance.json", report, markdown(report))
     return 0 if all(s["exit_code"] == 0 for s in steps.values()) else 1
 
 

@@ -26,13 +26,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._results import RESULTS, write_report  # noqa: E402
 from benchmarks._scaling_plot import plot  # noqa: E402
 from benchmarks._timing import median_ms  # noqa: E402
 from search.index_build import IndexBuilder  # noqa: E402
 from search.index_factory import IndexConfig, choose_factory, knobs, nlist_for  # noqa: E402
 from search.recall import exact_knn, recall_against  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
 PNG = ROOT / "docs" / "search_scaling.png"
 TYPES = {
     "Flat": "Flat",
@@ -192,15 +192,11 @@ def main() -> int:
         plot(json.loads((RESULTS / "search_scaling.json").read_text()), PNG)
         return 0
     rows = [run_size(int(n), args.dim, args.types.split(",")) for n in args.sizes.split(",")]
-    RESULTS.mkdir(parents=True, exist_ok=True)
     if args.append and (RESULTS / "search_scaling.json").is_file():
         earlier = json.loads((RESULTS / "search_scaling.json").read_text())
         rows = merged(earlier, rows)
-    (RESULTS / "search_scaling.json").write_text(json.dumps(rows, indent=2) + "\n")
-    table = markdown(rows)
-    (RESULTS / "search_scaling.md").write_text(table + "\n")
     plot(rows, PNG)
-    print(table)
+    write_report(RESULTS / "search_scaling.json", rows, markdown(rows))
     return 0
 
 

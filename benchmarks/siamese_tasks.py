@@ -20,7 +20,6 @@ Trained models are the checkpoints `train_quality.py` keeps in RESULTS/models/<s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -35,13 +34,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._protocols import OMNIGLOT, SIGNATURES, Row, read_rows  # noqa: E402
+from benchmarks._results import RESULTS, write_report  # noqa: E402
 from indexer.settings import Settings  # noqa: E402
 from indexer.training.verification import roc_auc, verification_metrics  # noqa: E402
 from search.compare import compare_images  # noqa: E402
 from search.runtime import Runtime, build_runtime  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def runtime_for(model: Path | None, home: Path) -> Runtime:
@@ -207,11 +206,7 @@ def main() -> int:
                 entry[column]["seconds"] = round(time.perf_counter() - started, 1)
                 print(f"{task} {column}: {entry[column]}", file=sys.stderr)
             results[task] = entry
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "siamese_tasks.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = markdown(results)
-    (args.results / "siamese_tasks.md").write_text(table + "\n")
-    print(table)
+    write_report(args.results / "siamese_tasks.json", results, markdown(results))
     return 0
 
 

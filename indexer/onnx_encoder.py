@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -48,23 +49,33 @@ def export_onnx(encoder: SiameseEncoder, path: Path) -> Path:
     write it atomically."""
     size, channels = encoder.config.input_size, encoder.config.channels
     example = torch.zeros(2, channels, size, size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
+
+    def write(tmp: Path) -> None:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # tracer warnings about shape-dependent padding
             torch.onnx.export(
                 encoder.cpu().eval(),
                 (example,),
-                tmp,
+                str(tmp),
                 input_names=["images"],
                 output_names=["embeddings"],
                 dynamic_axes={"images": {0: "batch"}, "embeddings": {0: "batch"}},
                 opset_version=OPSET,
                 dynamo=False,
             )
-        optimise(Path(tmp))
+        optimise(tmp)
+
+    return write_atomically(path, write)
+
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
+    """Have `write` fill a temp file beside `path`, then move it into place: readers (other
+    processes sharing the cache) never see half a model."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -133,13 +144,6 @@ def quantized(fp32: Path, encoder: SiameseEncoder) -> Path:
     path = fp32.with_name(f"{fp32.stem}-int8.onnx")
     if path.is_file():
         return path
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
-        quantize(fp32, Path(tmp), encoder.config)
-        os.replace(tmp, path)
-        log.info("quantised %s to INT8 at %s", fp32.name, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(path, lambda tmp: quantize(fp32, tmp, encoder.config))
+    log.info("quantised %s to INT8 at %s", fp32.name, path)
     return path

@@ -113,7 +113,7 @@ def kind_of(index: Any) -> IndexKind:
     if ivf is not None:
         exact = isinstance(faiss.downcast_index(ivf), faiss.IndexIVFFlat)  # not the base type
         return IndexKind("ivf", exact, True)
-    inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
+    inner = _unwrapped(index)
     if isinstance(inner, faiss.IndexFlat):
         return IndexKind("flat", True, True)
     if isinstance(inner, faiss.IndexHNSW):
@@ -128,7 +128,7 @@ def tune(index: Any, *, nprobe: int | None, ef_search: int | None) -> None:
         if nprobe:
             ivf.nprobe = min(nprobe, int(ivf.nlist))
         return
-    inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
+    inner = _unwrapped(index)
     if isinstance(inner, faiss.IndexHNSW) and ef_search:
         inner.hnsw.efSearch = ef_search
 
@@ -146,7 +146,7 @@ def widen(index: Any, *, max_knob: int = MAX_KNOB) -> bool:
         changed = wider > ivf.nprobe
         ivf.nprobe = wider
         return changed
-    inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
+    inner = _unwrapped(index)
     if isinstance(inner, faiss.IndexHNSW) and inner.hnsw.efSearch < max_knob:
         inner.hnsw.efSearch = min(int(inner.hnsw.efSearch) * 2, max_knob)
         return True
@@ -158,7 +158,7 @@ def knobs(index: Any) -> dict[str, int]:
     ivf = _ivf(index)
     if ivf is not None:
         return {"nprobe": int(ivf.nprobe)}
-    inner = faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
+    inner = _unwrapped(index)
     if isinstance(inner, faiss.IndexHNSW):
         return {"ef_search": int(inner.hnsw.efSearch)}
     return {}
@@ -167,6 +167,11 @@ def knobs(index: Any) -> dict[str, int]:
 def factory_family(factory: str) -> str:
     """The index type without its sizes: "IVF1024,PQ16" -> "IVF,PQ"."""
     return re.sub(r"\d+", "", factory)
+
+
+def _unwrapped(index: Any) -> Any:
+    """The index an `IndexIDMap2` wraps (downcast to its type), or the index itself."""
+    return faiss.downcast_index(index.index) if hasattr(index, "id_map") else index
 
 
 def _ivf(index: Any) -> Any:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +34,15 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
     save_checkpoint(path, encoder, version="tiny-test-1")
     return path
+
+
+def labelled(folder: str) -> dict[str, list[Path]]:
+    """A shared data set's images by label (from its labels.csv), labels and paths sorted."""
+    by_label: dict[str, list[Path]] = defaultdict(list)
+    with open(SHARED_DATA / folder / "labels.csv") as handle:
+        for row in csv.DictReader(handle):
+            by_label[row["label"]].append(SHARED_DATA / folder / row["relpath"])
+    return {label: sorted(paths) for label, paths in sorted(by_label.items())}
 
 
 def make_image(seed: int, size: tuple[int, int] = (96, 80)) -> Image.Image:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -13,19 +11,14 @@ from indexer.checkpoint import default_model
 from indexer.embedder import Embedder
 from indexer.onnx_int8 import calibration_image
 from indexer.training.metrics import retrieval_metrics
-from tests.conftest import SHARED_DATA
+from tests.conftest import labelled
 
-DATA = SHARED_DATA / "caltech101-7"
 PER_LABEL = 20
 
 
 def labelled_photos() -> tuple[list[Image.Image], np.ndarray]:
     """20 caltech101-7 photos per category (140), with their labels."""
-    by_label: dict[str, list[Path]] = defaultdict(list)
-    with open(DATA / "labels.csv") as handle:
-        for row in csv.DictReader(handle):
-            by_label[row["label"]].append(DATA / row["relpath"])
-    chosen = [(p, label) for label, ps in sorted(by_label.items()) for p in sorted(ps)[:PER_LABEL]]
+    chosen = [(p, label) for label, ps in labelled("caltech101-7").items() for p in ps[:PER_LABEL]]
     images = [Image.open(p).convert("RGB") for p, _ in chosen]
     return images, np.array([label for _, label in chosen])
 

@@ -6,7 +6,6 @@ as a query; its nearest indexed image should mostly be of its own category.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -16,19 +15,13 @@ import pytest
 
 from indexer.settings import Settings
 from search.runtime import build_runtime
-from tests.conftest import SHARED_DATA, index_folder
-
-DATA = SHARED_DATA / "caltech101-7"
+from tests.conftest import index_folder, labelled
 
 
 def split() -> tuple[list[Path], list[tuple[Path, str]]]:
-    by_label: dict[str, list[Path]] = defaultdict(list)
-    with open(DATA / "labels.csv") as handle:
-        for row in csv.DictReader(handle):
-            by_label[row["label"]].append(DATA / row["relpath"])
     catalog, queries = [], []
-    for label, paths in sorted(by_label.items()):
-        for i, path in enumerate(sorted(paths)):
+    for label, paths in labelled("caltech101-7").items():
+        for i, path in enumerate(paths):
             (queries.append((path, label)) if i % 5 == 0 else catalog.append(path))
     return catalog, queries
 

@@ -8,10 +8,8 @@ asserts a margin over chance, measured through the same core functions the API c
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ from indexer.settings import Settings
 from indexer.training.verification import roc_auc
 from search.compare import compare_images
 from search.runtime import Runtime, build_runtime
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, labelled
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +30,6 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     rt = build_runtime(replace(settings, model=None), load="lazy")
     yield rt
     rt.sessions.kw["bind"].dispose()
-
-
-def labelled(folder: str) -> dict[str, list[Path]]:
-    by_label: dict[str, list[Path]] = defaultdict(list)
-    with open(SHARED_DATA / folder / "labels.csv") as handle:
-        for row in csv.DictReader(handle):
-            by_label[row["label"]].append(SHARED_DATA / folder / row["relpath"])
-    return {label: sorted(paths) for label, paths in sorted(by_label.items())}
 
 
 def test_face_verification_beats_chance(runtime: Runtime) -> None:
