@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -12,11 +11,19 @@ from typing import Any
 
 import torch
 
-from indexer.encoder import EncoderConfig, SiameseEncoder
+from indexer.encoder import IMAGENET_MEAN, IMAGENET_STD, EncoderConfig, SiameseEncoder
 from indexer.errors import ModelError
 
 FORMAT = "lookalike-encoder/1"
-DEFAULT_VERSION = "efficientnet_lite0-imagenet-pooled-1"
+# The off-the-shelf model's version; it changes whenever its vectors would (version 2: the
+# backbone's own [-1, 1] input scaling instead of ImageNet mean/std).
+DEFAULT_VERSION = "efficientnet_lite0-imagenet-pooled-2"
+# Earlier off-the-shelf versions a catalog may still serve, with the input scaling they used:
+# they stay loadable so such a catalog keeps answering consistently (never mixing versions)
+# until `lookalike reindex --default` re-embeds it.
+LEGACY_DEFAULT_VERSIONS = {
+    "efficientnet_lite0-imagenet-pooled-1": {"mean": IMAGENET_MEAN, "std": IMAGENET_STD},
+}
 
 
 @dataclass
@@ -28,20 +35,25 @@ class LoadedModel:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-# Thresholds of the off-the-shelf model, measured on caltech101-7's label pairs by
-# `lookalike evaluate --data ../shared/data/caltech101-7 --save-calibration FILE`.
-DEFAULT_CALIBRATION = Path(__file__).with_name("default_calibration.json")
-GENERIC_KEY = "generic_calibration"
+def is_default_version(version: str) -> bool:
+    """True for the off-the-shelf model's version, current or legacy."""
+    return version == DEFAULT_VERSION or version in LEGACY_DEFAULT_VERSIONS
 
 
-def default_model() -> LoadedModel:
-    """The off-the-shelf model: ImageNet EfficientNet-Lite0 pooled features, no head."""
-    encoder = SiameseEncoder(EncoderConfig())
-    metadata = {
-        "calibrations": json.loads(DEFAULT_CALIBRATION.read_text()),
-        GENERIC_KEY: True,  # measured on other images than the user's: a fallback only
-    }
-    return LoadedModel(encoder=encoder.eval(), version=DEFAULT_VERSION, metadata=metadata)
+def default_model(version: str = DEFAULT_VERSION) -> LoadedModel:
+    """The off-the-shelf model: ImageNet EfficientNet-Lite0 pooled features, no head.
+
+    It carries no calibration: a threshold measured on other images than the user's says
+    nothing about theirs (`lookalike calibrate` measures one on the catalog's own labels).
+    """
+    if version == DEFAULT_VERSION:
+        config = EncoderConfig()
+    elif version in LEGACY_DEFAULT_VERSIONS:
+        config = EncoderConfig(**LEGACY_DEFAULT_VERSIONS[version])  # type: ignore[arg-type]
+    else:
+        raise ModelError(f"{version} is not a version of the off-the-shelf model")
+    encoder = SiameseEncoder(config)
+    return LoadedModel(encoder=encoder.eval(), version=version, metadata={})
 
 
 def weights_digest(encoder: SiameseEncoder) -> str:
@@ -71,9 +83,9 @@ def save_checkpoint(
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
     try:
-        torch.save(payload, tmp)
+        with os.fdopen(fd, "wb") as handle:  # a handle: no random file name inside the zip
+            torch.save(payload, handle)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -7,12 +7,19 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from indexer.checkpoint import DEFAULT_VERSION, LoadedModel, default_model, load_checkpoint
+from indexer.checkpoint import (
+    LEGACY_DEFAULT_VERSIONS,
+    LoadedModel,
+    default_model,
+    is_default_version,
+    load_checkpoint,
+)
 from indexer.errors import ModelError, NotFoundError
 from indexer.models import Embedding, Image, ImageStatus, Model, ModelStatus, utcnow
 from indexer.settings import Settings
@@ -61,6 +68,13 @@ def ensure_serving_model(session: Session, settings: Settings) -> Model:
         loaded = load_configured(settings)
         row = register_model(session, loaded, source=settings.model, status=ModelStatus.SERVING)
         row.status = ModelStatus.SERVING
+    elif row.version in LEGACY_DEFAULT_VERSIONS:
+        log.warning(
+            "this catalog serves %s, an earlier off-the-shelf model that fed the backbone the "
+            "wrong input scaling (less accurate); run `lookalike reindex --default` to re-embed "
+            "it with the current one",
+            row.version,
+        )
     elif settings.model and row.source != settings.model:
         log.warning(
             "serving model %s comes from the catalog; LOOKALIKE_MODEL=%s is not serving "
@@ -83,9 +97,9 @@ def load_version(session: Session, settings: Settings, version: str) -> LoadedMo
     if row is None:
         raise NotFoundError(f"model {version} is not registered")
     if row.checkpoint is None:
-        if version != DEFAULT_VERSION:
+        if not is_default_version(version):
             raise ModelError(f"model {version} has no checkpoint stored")
-        return default_model()
+        return default_model(version)
     path = model_cache_path(settings, version)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,3 +139,33 @@ def missing_embeddings(session: Session, version: str, *, limit: int | None = No
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+CATALOG_CALIBRATION = "catalog_calibration"  # key in a model row's metadata
+
+
+def store_calibration(session: Session, version: str, record: dict[str, Any]) -> None:
+    """Keep a calibration measured on the catalog owner's images for `version`.
+
+    `record` holds {"calibrations": {distance: Calibration.to_dict()}, "measured_on": {...}};
+    it replaces any earlier one. Serving processes pick it up at their next sync check.
+    """
+    row = session.get(Model, version)
+    if row is None:
+        raise NotFoundError(f"model {version} is not registered")
+    row.meta = {**(row.meta or {}), CATALOG_CALIBRATION: record}  # a new dict: JSON change
+
+
+def clear_calibration(session: Session, version: str) -> bool:
+    """Forget the catalog's calibration of `version`; True when there was one."""
+    row = session.get(Model, version)
+    if row is None or CATALOG_CALIBRATION not in (row.meta or {}):
+        return False
+    row.meta = {k: v for k, v in row.meta.items() if k != CATALOG_CALIBRATION}
+    return True
+
+
+def catalog_calibration(session: Session, version: str) -> dict[str, Any] | None:
+    """The calibration `lookalike calibrate` stored for `version`, or None."""
+    row = session.get(Model, version)
+    return None if row is None else (row.meta or {}).get(CATALOG_CALIBRATION)

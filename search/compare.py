@@ -13,9 +13,10 @@ from search.metric import scores_between
 class Comparison:
     similarity: float  # the score under `distance_kind`, higher is closer
     distance: float  # lower is closer
-    same: bool | None  # None: no threshold (an uncalibrated model and none given)
+    same: bool | None  # None: no fitting threshold (not calibrated, and none given)
     threshold: float | None
-    threshold_source: str  # "request", "model" or "none"
+    threshold_source: str  # "request", "model" (its own), "catalog" (calibrate) or "none"
+    promised_far: float | None  # the calibration's false-accept rate at that threshold
     distance_kind: str
     model: str
 
@@ -41,11 +42,13 @@ def compare_images(
         raise BadRequestError(str(exc)) from exc
     similarity, dist = float(scores.score[0, 0]), float(scores.distance[0, 0])
     calibration = serving.calibrations.get(kind)
+    promised: float | None = None
     if threshold is not None:
         limit, source = threshold, "request"
     elif calibration is not None:
-        limit, source = calibration.eer_threshold, "model"
+        limit, source = calibration.threshold, serving.calibration_source
+        promised = calibration.promised_far
     else:
         limit, source = None, "none"
     same = None if limit is None else bool(similarity >= limit)
-    return Comparison(similarity, dist, same, limit, source, kind, serving.version)
+    return Comparison(similarity, dist, same, limit, source, promised, kind, serving.version)

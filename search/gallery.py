@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.checkpoint import GENERIC_KEY
 from indexer.decode import decode_image
 from indexer.errors import BadRequestError
 from indexer.galleries import add_item, ensure_gallery, get_gallery, list_items
@@ -34,7 +33,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Identification:
-    label: str | None  # None: unknown, the best score is below the threshold
+    label: str | None  # the open-set decision; None: unknown, or no threshold to decide by
+    known: bool | None  # best score >= threshold; None: no fitting threshold, not decided
+    best_label: str  # the closed-set answer: the best-scoring enrolled label, always given
     score: float  # the best label's score
     threshold: float | None
     threshold_source: str
@@ -127,9 +128,11 @@ class GalleryService:
         )
         threshold = self.threshold(refs, serving)
         best_label, best = per_label[0]
-        known = threshold.value is None or best >= threshold.value
+        known = None if threshold.value is None else bool(best >= threshold.value)
         return Identification(
             label=best_label if known else None,
+            known=known,
+            best_label=best_label,
             score=best,
             threshold=threshold.value,
             threshold_source=threshold.source,
@@ -145,7 +148,7 @@ class GalleryService:
             scores,
             refs.labels,
             serving.calibrations.get(refs.gallery.distance),
-            generic=bool(serving.embedder.metadata.get(GENERIC_KEY)),
+            calibration_source=serving.calibration_source,
         )
 
 

@@ -1,9 +1,11 @@
 """Which score threshold decides "known label" vs "unknown" for a gallery, and why.
 
-In order: the gallery's own fixed threshold; the serving model's calibration when it was
-measured on the user's images (a trained model); the gallery's own references (the EER of
-same-label vs different-label reference pairs, or with one reference per label the score
-that at most `far` of different-label pairs reach); the model's generic calibration.
+In order: the gallery's own fixed threshold; the serving model's calibration (a trained
+model's own, measured on labels it never trained on, or one `lookalike calibrate` measured on
+the catalog owner's labelled images); the gallery's own references when some label has two or
+more of them (the EER of same-label vs different-label reference pairs). Otherwise there is no
+threshold that means anything for these images: no open-set decision is made, and the answer
+gives the best label only (`best_label`).
 """
 
 from __future__ import annotations
@@ -15,13 +17,11 @@ import numpy as np
 from indexer.training.calibration import Calibration
 from indexer.training.verification import verification_metrics
 
-GALLERY_FAR = 0.01  # false-accept rate of the gallery's own different-label pairs
-
 
 @dataclass(frozen=True)
 class Threshold:
-    value: float | None  # None: no threshold can be had; every query gets its best label
-    source: str  # "set", "model", "gallery" or "none"
+    value: float | None  # None: no fitting threshold; the gallery only ranks labels
+    source: str  # "set", "model", "catalog", "gallery" or "none"
 
 
 def gallery_threshold(
@@ -30,31 +30,28 @@ def gallery_threshold(
     labels: np.ndarray,
     calibration: Calibration | None,
     *,
-    generic: bool,
+    calibration_source: str = "model",
 ) -> Threshold:
     """The threshold for a gallery whose references have pairwise `scores` (n, n)."""
     if fixed is not None:
         return Threshold(fixed, "set")
-    if calibration is not None and not generic:
-        return Threshold(calibration.eer_threshold, "model")
+    if calibration is not None:
+        return Threshold(calibration.threshold, calibration_source)
     own = own_threshold(scores, labels)
     if own is not None:
         return Threshold(own, "gallery")
-    if calibration is not None:
-        return Threshold(calibration.eer_threshold, "model")
     return Threshold(None, "none")
 
 
 def own_threshold(scores: np.ndarray, labels: np.ndarray) -> float | None:
-    """A threshold from the references' own pairs (i < j); None with fewer than 2 labels."""
+    """The EER threshold of the references' own pairs (i < j); None without both kinds.
+
+    Both same-label and different-label pairs are needed: a threshold from impostor pairs
+    alone (one reference per label) rejected most right answers as unknown (held-out one-shot
+    Omniglot: nearest reference right for 52% of queries, the answer right for 24%).
+    """
     first, second = np.triu_indices(len(labels), k=1)
-    pair_scores = scores[first, second]
     same = labels[first] == labels[second]
-    if same.all():  # no different-label pair: nothing tells what an impostor scores
+    if same.all() or not same.any():
         return None
-    if same.any():
-        return float(verification_metrics(pair_scores, same)["eer_threshold"])
-    # Only different-label pairs: accept at most GALLERY_FAR of them (just above the next one).
-    descending = np.sort(pair_scores)[::-1]
-    allowed = int(np.floor(GALLERY_FAR * len(descending)))
-    return float(np.nextafter(descending[allowed], np.float32(np.inf)))
+    return float(verification_metrics(scores[first, second], same)["eer_threshold"])

@@ -11,15 +11,17 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from indexer.db import SessionFactory
 from indexer.embedder import Embedder
-from indexer.model_registry import ensure_serving_model, serving_model
+from indexer.model_registry import catalog_calibration, ensure_serving_model, serving_model
 from indexer.resources import embedder_for
 from indexer.settings import Settings
-from indexer.training.calibration import Calibration, calibrations_of
+from indexer.training.calibration import ALL_KEY, Calibration, calibrations_of
 from search.index_factory import IndexConfig
 from search.sync import IndexSync
 
@@ -31,6 +33,7 @@ class Serving:
     embedder: Embedder
     index_sync: IndexSync
     calibrations: dict[str, Calibration] = field(default_factory=dict)  # by distance
+    calibration_source: str = "model"  # "model": the checkpoint's own; "catalog": calibrate
 
     @property
     def version(self) -> str:
@@ -56,10 +59,15 @@ class ServingState:
         return self._current
 
     def check_for_switch(self, *, wait: bool = False) -> None:
-        """Start (or with `wait`, run) the switch to the catalog's serving model if it changed."""
+        """Start (or with `wait`, run) the switch to the catalog's serving model if it changed,
+        and take up a calibration stored (or cleared) since the last check."""
         self._last_check = time.monotonic()
         with self.sessions() as session:
             row = serving_model(session)
+            current = self._current
+            calibrations, source = self._calibrations(session, current.embedder)
+        if (calibrations, source) != (current.calibrations, current.calibration_source):
+            self._current = replace(current, calibrations=calibrations, calibration_source=source)
         version = row.version if row else self._current.version
         with self._lock:
             if version == self._current.version or version == self._switching:
@@ -99,7 +107,19 @@ class ServingState:
             index_sync.ensure_ready()
         elif load == "background":
             index_sync.start_background()
-        return Serving(embedder, index_sync, calibrations_of(embedder.metadata))
+        with self.sessions() as session:
+            calibrations, source = self._calibrations(session, embedder)
+        return Serving(embedder, index_sync, calibrations, source)
+
+    @staticmethod
+    def _calibrations(session: Session, embedder: Embedder) -> tuple[dict[str, Calibration], str]:
+        """The calibration that fits the catalog: the one measured on the owner's labelled
+        images (`lookalike calibrate`), else the model's own (a trained model's, measured on
+        labels it did not train on); the off-the-shelf model has none."""
+        stored = catalog_calibration(session, embedder.version)
+        if stored is not None:
+            return calibrations_of({ALL_KEY: stored.get("calibrations", {})}), "catalog"
+        return calibrations_of(embedder.metadata), "model"
 
 
 def snapshot_path(settings: Settings, version: str) -> Path:

@@ -27,6 +27,7 @@ def compare() -> Response:
             "same": result.same,
             "threshold": result.threshold,
             "threshold_source": result.threshold_source,
+            "promised_far": result.promised_far,
             "metric": result.distance_kind,
             "model": result.model,
         }

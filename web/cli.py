@@ -8,10 +8,26 @@ from collections.abc import Sequence
 
 from indexer.errors import LookalikeError
 from indexer.settings import Settings
-from web import cli_admin, cli_commands, cli_evaluate, cli_models, cli_train, cli_verify
+from web import (
+    cli_admin,
+    cli_calibrate,
+    cli_commands,
+    cli_evaluate,
+    cli_models,
+    cli_train,
+    cli_verify,
+)
 
 # Modules with `register(subparsers)`; each subcommand sets `handler(args, settings) -> int`.
-COMMAND_MODULES = (cli_commands, cli_evaluate, cli_models, cli_train, cli_verify, cli_admin)
+COMMAND_MODULES = (
+    cli_commands,
+    cli_evaluate,
+    cli_calibrate,
+    cli_models,
+    cli_train,
+    cli_verify,
+    cli_admin,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from tqdm import tqdm
 from indexer.celery_app import CPU_QUEUE, EMBED_QUEUE, QUEUE, QUEUES, make_celery
 from indexer.db import make_session_factory
 from indexer.decode import read_bytes
+from indexer.demo import demo_catalog, demo_settings, use_demo_model
 from indexer.errors import ConfigError, LookalikeError
 from indexer.indexing import run_index, start_index
 from indexer.jobs import JobProgress
@@ -77,18 +77,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_status_command)
 
-    p = sub.add_parser("demo", help="index the bundled demo catalog and serve it")
+    p = sub.add_parser(
+        "demo", help="index the bundled demo catalog (own home: HOME/demo) and serve it"
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
     p.set_defaults(handler=lambda a, s: demo(s, host=a.host, port=a.port))
 
 
-def demo_catalog() -> Path:
-    """The bundled Omniglot demo catalog (MIT; see its README for attribution)."""
-    return Path(str(resources.files("indexer") / "demo_catalog"))
-
-
 def demo(settings: Settings, *, host: str, port: int) -> int:
+    """Index the demo catalog in its own home with the shipped demo model, then serve it."""
+    settings = demo_settings(settings)
+    version = use_demo_model(settings)
+    print(f"demo catalog in {settings.home}, served by {version}", file=sys.stderr)
     code = index(settings, [str(demo_catalog())], chunk_size=64, progress=True)
     return code or serve(settings, host=host, port=port)
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tqdm import tqdm
 
 from indexer.celery_app import make_celery
-from indexer.checkpoint import load_checkpoint
+from indexer.checkpoint import default_model, load_checkpoint
 from indexer.db import make_session_factory
 from indexer.errors import BadRequestError
 from indexer.model_registry import load_version
@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", type=Path, help="a checkpoint written by `lookalike train`")
     which.add_argument("--version", help="a registered version (e.g. to roll back)")
+    which.add_argument(
+        "--default", action="store_true", help="the current off-the-shelf model (no checkpoint)"
+    )
     p.add_argument("--chunk-size", type=int, default=64, help="images per Celery task")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(handler=reindex_command)
@@ -40,6 +43,8 @@ def reindex_command(args: argparse.Namespace, settings: Settings) -> int:
     sessions = make_session_factory(settings.database_url)
     if args.model is not None:
         loaded, source = load_checkpoint(args.model.expanduser()), args.model.expanduser()
+    elif args.default:
+        loaded, source = default_model(), None
     else:
         with sessions() as session:
             loaded, source = load_version(session, settings, args.version), None

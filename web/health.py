@@ -1,4 +1,4 @@
-"""Health of the three things search depends on: database, index and broker."""
+"""Health of the three things search depends on (database, index, broker) and the serving model."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import redis
 from sqlalchemy import text
 
+from indexer.model_card import model_card
 from search.runtime import Runtime
 
 
@@ -27,7 +28,31 @@ def health_report(rt: Runtime) -> dict[str, Any]:
     broker = _broker(rt)
     ok = database["ok"] and status.ready and broker["ok"]
     encoder = {"runtime": rt.embedder.runtime, "device": rt.embedder.device.type}
-    return {"ok": ok, "database": database, "index": index, "broker": broker, "encoder": encoder}
+    return {
+        "ok": ok,
+        "database": database,
+        "index": index,
+        "broker": broker,
+        "encoder": encoder,
+        "calibration": calibration_status(rt),
+        "model": model_card(rt.embedder.version, rt.embedder.metadata).to_dict(),
+    }
+
+
+def calibration_status(rt: Runtime) -> dict[str, Any] | None:
+    """The threshold verdicts use under the serving distance, or None: no verdicts."""
+    serving = rt.serving.current()
+    calibration = serving.calibrations.get(rt.engine.distance)
+    if calibration is None:
+        return None
+    return {
+        "source": serving.calibration_source,  # "model": its own; "catalog": calibrate
+        "distance": calibration.distance,
+        "threshold": calibration.threshold,
+        "operating_point": calibration.decision,
+        "promised_far": calibration.promised_far,
+        "n_pairs": calibration.n_pairs,
+    }
 
 
 def _database(rt: Runtime) -> dict[str, Any]:

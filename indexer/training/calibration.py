@@ -35,10 +35,23 @@ class Calibration:
     eer_threshold: float
     far_thresholds: dict[str, float]
     n_pairs: int
+    decision: str = "eer"  # the operating point that decides: "eer", or a far_thresholds key
+
+    @property
+    def threshold(self) -> float:
+        """The similarity at the operating point: a pair is "same" when it reaches it."""
+        if self.decision == "eer":
+            return self.eer_threshold
+        return self.far_thresholds[self.decision]
+
+    @property
+    def promised_far(self) -> float:
+        """The false-accept rate the decision threshold had on the calibration pairs."""
+        return self.eer if self.decision == "eer" else float(self.decision)
 
     def decide(self, similarity: float, *, threshold: float | None = None) -> bool:
-        """True ("same") when similarity >= threshold; default: the EER threshold."""
-        limit = self.eer_threshold if threshold is None else threshold
+        """True ("same") when similarity >= threshold; default: the operating point's."""
+        limit = self.threshold if threshold is None else threshold
         return bool(similarity >= limit)
 
     def threshold_at_far(self, target: float) -> float:
@@ -52,15 +65,18 @@ class Calibration:
     def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
         """Rebuild from `to_dict()` output; raises ValueError on a malformed mapping."""
         try:
-            return cls(
+            calibration = cls(
                 distance=check_distance(str(data["distance"])),
                 eer=float(data["eer"]),
                 eer_threshold=float(data["eer_threshold"]),
                 far_thresholds={str(k): float(v) for k, v in data["far_thresholds"].items()},
                 n_pairs=int(data["n_pairs"]),
+                decision=str(data.get("decision", "eer")),
             )
+            calibration.threshold  # noqa: B018  (an unknown operating point fails here)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a calibration: {exc}") from exc
+        return calibration
 
 
 def threshold_for_far(similarities: np.ndarray, same: np.ndarray, target: float) -> float:

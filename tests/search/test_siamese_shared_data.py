@@ -47,8 +47,9 @@ def test_face_verification_beats_chance(runtime: Runtime) -> None:
     similarity = np.array([r.similarity for r in results])
     auc = roc_auc(similarity, same)
     print(f"faces AUC {auc:.3f}")
-    assert auc > 0.65  # chance is 0.5; measured about 0.74
-    assert all(r.threshold_source == "model" and r.same is not None for r in results)
+    assert auc > 0.65  # chance is 0.5; 0.769 with the [-1, 1] input (0.74 with ImageNet's)
+    # The off-the-shelf model has no calibration fitting faces: no verdict, not a wrong one.
+    assert all(r.threshold_source == "none" and r.same is None for r in results)
 
 
 def test_one_shot_identification_and_unknown_characters(runtime: Runtime) -> None:
@@ -71,7 +72,8 @@ def test_one_shot_identification_and_unknown_characters(runtime: Runtime) -> Non
     truth = [c for c in enrolled for _ in range(4)]
     correct = np.mean([r.candidates[0].label == c for r, c in zip(known, truth, strict=True)])
     assert correct >= 0.4  # 13-way, two references per label: chance is 0.08
-    assert all(r.threshold_source == "gallery" for r in known)  # generic default: own references
+    assert all(r.threshold_source == "gallery" for r in known)  # uncalibrated: own references
+    assert all(r.best_label == r.candidates[0].label for r in known + unknown)
     # Open set: a never-enrolled character scores lower than an enrolled one's new drawing.
     best = np.array([r.score for r in known + unknown])
     is_known = np.array([True] * len(known) + [False] * len(unknown))

@@ -89,7 +89,7 @@ def test_the_distance_is_chosen_when_the_gallery_is_made(client: FlaskClient) ->
     enrol(client, "l1", "a", 1, distance="manhattan")
     enrol(client, "l1", "b", 2)
     body = identify(client, "l1", 1)
-    assert body["label"] == "a" and body["score"] == pytest.approx(1.0, abs=1e-5)
+    assert body["best_label"] == "a" and body["score"] == pytest.approx(1.0, abs=1e-5)
     assert client.get(f"{API}/l1").get_json()["distance"] == "manhattan"
     data = {"image": (io.BytesIO(png(3)), "x.png"), "label": "c", "distance": "cosine"}
     assert client.post(f"{API}/l1/items", data=data).status_code == 400
@@ -117,7 +117,22 @@ def test_galleries_persist_across_restarts(client: FlaskClient, settings: Settin
     enrol(client, "keep", "a", 1)
     enrol(client, "keep", "b", 2)
     again = create_app(runtime=build_runtime(settings, load="now")).test_client()
-    assert identify(again, "keep", 2)["label"] == "b"
+    assert identify(again, "keep", 2)["best_label"] == "b"
+
+
+def test_one_reference_per_label_gives_the_nearest_label_and_no_open_set_verdict(
+    client: FlaskClient,
+) -> None:
+    """Without a fitting threshold nothing is called unknown: `label` and `known` are null
+    (undecided), `best_label` is the closed-set answer."""
+    for label, seed in {"ann": 1, "bob": 3, "cyd": 5}.items():
+        enrol(client, "one", label, seed)
+    body = identify(client, "one", 3)
+    assert (body["label"], body["known"], body["best_label"]) == (None, None, "bob")
+    assert (body["threshold"], body["threshold_source"]) == (None, "none")
+    client.patch(f"{API}/one", json={"threshold": 0.5})
+    decided = identify(client, "one", 3)
+    assert (decided["label"], decided["known"], decided["threshold_source"]) == ("bob", True, "set")
 
 
 def test_an_empty_gallery_name_is_not_found(client: FlaskClient) -> None:

@@ -94,6 +94,20 @@ def test_compare_different_images_is_different(page: Page, uploads: list[Path]) 
     assert similarity < 0.9999999
 
 
+def test_without_calibration_there_is_no_verdict_and_the_page_says_how_to_calibrate(
+    page: Page, uploads: list[Path], image_folder: Path
+) -> None:
+    expect(page.locator("#verdict-note")).to_contain_text("no match verdicts")
+    page.locator("#file-input").set_input_files(str(image_folder / "a" / "img_0001.png"))
+    expect(page.locator("#results li").first).to_be_visible()
+    expect(page.locator("#results .verdict")).to_have_count(0)
+    _compare(page, uploads[0], uploads[1], "")
+    expect(page.locator("#compare-verdict")).to_have_text("Not calibrated")
+    expect(page.locator("#compare-verdict")).to_have_attribute("data-verdict", "none")
+    expect(page.locator("#compare-hint")).to_contain_text("lookalike calibrate --data DIR")
+    expect(page.locator("#compare-threshold-used")).to_have_text("none")
+
+
 def test_compare_non_image_shows_the_error(page: Page, uploads: list[Path], tmp_path: Path) -> None:
     fake = tmp_path / "notes.png"
     fake.write_text("plain text, not a picture\n")
@@ -121,7 +135,9 @@ def test_enrol_two_labels_then_identify_an_enrolled_image(page: Page, uploads: l
 
     page.locator("#identify-input").set_input_files(str(uploads[1]))
     expect(page.locator("#identify-label")).to_have_text("dog")
-    expect(page.locator("#identify-label")).to_have_attribute("data-known", "true")
+    # One reference per label and an uncalibrated model: the nearest label, nothing decided.
+    expect(page.locator("#identify-label")).to_have_attribute("data-known", "none")
+    expect(page.locator("#identify-hint")).to_contain_text("not decided")
     candidates = page.locator("#identify-candidates li")
     expect(candidates).to_have_count(2)
     expect(candidates.first).to_have_attribute("data-label", "dog")

@@ -131,7 +131,7 @@
         const verdict = document.createElement("span");
         verdict.className = "verdict " + (hit.match ? "same" : "different");
         verdict.textContent = hit.match ? "match" : "no match";
-        verdict.title = "Decided by the model's calibrated threshold";
+        verdict.title = "Decided by the calibrated threshold";
         meta.append(verdict);
       }
       button.append(img, meta);
@@ -196,8 +196,32 @@
   }
   pollJobs();
 
+  function showVerdictNote(calibration) {
+    const note = document.getElementById("verdict-note");
+    note.textContent = calibration
+      ? "“match” = score ≥ " + calibration.threshold.toFixed(3) + ", calibrated on " +
+        (calibration.source === "catalog" ? "your labelled images" : "labels the model never trained on") +
+        " (about " + (100 * calibration.promised_far).toFixed(1) + "% of different pairs pass)."
+      : "Ranked by similarity only: no match verdicts, as no calibration fits this catalog " +
+        "(run lookalike calibrate --data DIR on labelled images, or serve a trained model).";
+    note.hidden = false;
+  }
+
   window.lookalikeFetch("api/v1/health").then(function (r) { return r.json(); }).then(function (h) {
+    showVerdictNote(h.calibration);
     document.getElementById("health").textContent =
       h.index.ready ? h.index.size + " images indexed · " + h.index.model_version : "index loading…";
+    showModelCard(h.model);
   }).catch(function () {});
+
+  // Which model serves, how it was trained and on what (its checkpoint's card).
+  function showModelCard(model) {
+    const card = document.getElementById("model-card");
+    if (!model) return;
+    const how = model.objective ? " · trained with " + model.objective : "";
+    card.textContent = "Model: " + model.description + how +
+      (model.trained_on ? " · trained on " + model.trained_on : "");
+    card.title = "model version " + model.version;
+    card.hidden = false;
+  }
 })();

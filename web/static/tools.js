@@ -192,7 +192,8 @@
     const verdict = $("compare-verdict");
     const kind = body.same === true ? "same" : body.same === false ? "different" : "none";
     verdict.dataset.verdict = kind;
-    verdict.textContent = { same: "SAME", different: "DIFFERENT", none: "No calibrated threshold" }[kind];
+    verdict.textContent = { same: "SAME", different: "DIFFERENT", none: "Not calibrated" }[kind];
+    $("compare-hint").hidden = kind !== "none";
     $("compare-similarity").textContent = fixed(body.similarity);
     $("compare-distance").textContent = fixed(body.distance);
     $("compare-threshold-used").textContent = body.threshold === null
@@ -269,8 +270,14 @@
 
   function showIdentity(body) {
     const label = $("identify-label");
-    label.dataset.known = String(body.label !== null);
-    label.textContent = body.label === null ? "Unknown" : body.label;
+    const hint = $("identify-hint");
+    label.dataset.known = body.known === null ? "none" : String(body.known);
+    label.textContent = body.known ? body.label : body.known === false ? "Unknown" : body.best_label;
+    hint.textContent = body.known === null
+      ? "Nearest label. Known-or-unknown is not decided: no threshold fits this gallery (enrol two " +
+        "references of a label, or run lookalike calibrate --data DIR)."
+      : body.known === false ? "Below the threshold; the nearest label is " + body.best_label + "." : "";
+    hint.hidden = !hint.textContent;
     $("identify-score").textContent = fixed(body.score);
     $("identify-threshold").textContent = body.threshold === null
       ? "none" : fixed(body.threshold, 4) + " (" + body.threshold_source + ")";
@@ -369,16 +376,17 @@
   async function findDuplicates(event) {
     event.preventDefault();
     const fresh = duplicates.ticket();
-    const threshold = $("duplicates-threshold").value.trim() || "0.95";
+    const threshold = $("duplicates-threshold").value.trim();  // empty: the API's default
     duplicates.status("Searching the catalog…");
     try {
-      const body = await api("api/v1/duplicates?threshold=" + encodeURIComponent(threshold));
+      const body = await api("api/v1/duplicates" +
+        (threshold === "" ? "" : "?threshold=" + encodeURIComponent(threshold)));
       if (!fresh()) return;
       fillGroups($("duplicates-near"), body.near);
       fillGroups($("duplicates-exact"), body.exact);
       $("duplicates-result").hidden = false;
-      duplicates.status(groups(body.near.length, "near-duplicate group") + " at score ≥ " +
-        body.threshold + " (" + body.distance + "), " +
+      duplicates.status(groups(body.near.length, "near-duplicate group") + " at copy score ≥ " +
+        body.threshold + ", " +
         groups(body.exact.length, "group") + " of identical files.");
     } catch (err) {
       if (!fresh()) return;

@@ -78,3 +78,45 @@ def test_from_dict_rejects_bad_input() -> None:
     good = calibrate(*overlapping_pairs()).to_dict()
     with pytest.raises(ValueError):
         Calibration.from_dict(good | {"distance": "chebyshev"})
+
+
+def test_a_far_operating_point_decides_and_promises_its_rate() -> None:
+    sims, same = overlapping_pairs()
+    measured = calibrate(sims, same, far_targets=(0.01,))
+    strict = Calibration.from_dict({**measured.to_dict(), "decision": "0.01"})
+    assert strict.threshold == measured.threshold_at_far(0.01) > measured.threshold
+    assert strict.promised_far == 0.01 and measured.promised_far == measured.eer
+    assert far(sims, same, strict.threshold) <= 0.01
+    assert Calibration.from_dict(measured.to_dict()).decision == "eer"  # older dicts: EER
+
+
+def test_an_unknown_operating_point_is_rejected() -> None:
+    sims, same = overlapping_pairs()
+    data = {**calibrate(sims, same).to_dict(), "decision": "0.2"}
+    with pytest.raises(ValueError):
+        Calibration.from_dict(data)
+
+
+def test_a_calibration_on_some_labels_holds_on_others() -> None:
+    """Clusters of one distribution: calibrate on half the labels, the other half's FAR stays
+    within a few points of the promise (the property `calibration_holdout.py` measures)."""
+    from indexer.training.calibrate_folder import calibrate_pairs
+    from indexer.training.metrics import pair_indices
+    from indexer.training.verification_pairs import Pairs
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(80, 16))
+    labels = np.repeat(np.arange(80), 6)
+    points = centres[labels] + rng.normal(scale=0.9, size=(len(labels), 16))
+    vectors = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+    def pairs_of(mask: np.ndarray) -> Pairs:
+        rows = np.flatnonzero(mask)
+        first, second = pair_indices(labels[rows])
+        return Pairs(rows[first], rows[second], labels[rows][first] == labels[rows][second])
+
+    calibration = calibrate_pairs(vectors, pairs_of(labels < 40))["cosine"]
+    held = pairs_of(labels >= 40)
+    scores = (vectors[held.first] * vectors[held.second]).sum(axis=1)
+    held_far = float((scores[~held.same] >= calibration.threshold).mean())
+    assert abs(held_far - calibration.promised_far) < 0.05
