@@ -7,17 +7,16 @@ from dataclasses import asdict
 from flask import Blueprint, Response, jsonify, request
 
 from search.deadline import Deadline
-from search.near_duplicates import find_duplicates
+from search.near_duplicates import DEFAULT_THRESHOLD, find_duplicates
 from web.api import float_arg, int_arg, runtime
-
-DEFAULT_THRESHOLD = 0.95
 
 bp = Blueprint("duplicates", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/duplicates")
 def duplicates() -> Response:
-    """Query `threshold` (a score, default 0.95) and `neighbours` (links per image, 10)."""
+    """Query `threshold` (a copy score, default DEFAULT_THRESHOLD) and `neighbours`
+    (embedding candidates per image, 10)."""
     threshold = float_arg(request.args, "threshold")
     rt = runtime()
     report = find_duplicates(

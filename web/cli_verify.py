@@ -17,8 +17,13 @@ from indexer.scan import scan_paths
 from indexer.settings import Settings
 from indexer.training.distances import DISTANCES
 from search.compare import compare_images
-from search.near_duplicates import find_duplicates
+from search.near_duplicates import DEFAULT_THRESHOLD, find_duplicates
 from search.runtime import Runtime, build_runtime
+
+NOT_CALIBRATED = (
+    "not calibrated: no threshold fits these images. Measure one on your labelled images "
+    "with `lookalike calibrate --data DIR` (or --pairs pairs.csv), or train a model."
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -66,8 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     a.set_defaults(handler=_anomaly)
 
     d = sub.add_parser("duplicates", help="groups of near-identical and identical catalog images")
-    d.add_argument("--threshold", type=float, default=0.95, help="score (default 0.95)")
-    d.add_argument("--neighbours", type=int, default=10, help="links searched per image")
+    d.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                   help=f"copy score (default {DEFAULT_THRESHOLD})")  # fmt: skip
+    d.add_argument("--neighbours", type=int, default=10, help="embedding candidates per image")
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=_duplicates)
 
@@ -84,12 +90,14 @@ def _compare(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(asdict(result), indent=2))
         return 0
-    verdict = {True: "SAME", False: "DIFFERENT", None: "no threshold"}[result.same]
+    verdict = {True: "SAME", False: "DIFFERENT", None: "NO VERDICT"}[result.same]
     limit = "none" if result.threshold is None else f"{result.threshold:.4f}"
     print(
         f"{verdict}  score {result.similarity:.4f}  distance {result.distance:.4f} "
         f"({result.distance_kind})  threshold {limit} ({result.threshold_source})"
     )
+    if result.same is None:
+        print(NOT_CALIBRATED, file=sys.stderr)
     return 0
 
 
@@ -135,7 +143,12 @@ def _gallery_identify(args: argparse.Namespace, settings: Settings) -> int:
         if "error" in answer:
             print(f"{answer['query']}: error: {answer['error']}")
             continue
-        label = answer["label"] if answer["label"] is not None else "(unknown)"
+        if answer["known"] is None:  # no fitting threshold: the closed-set answer only
+            label = f"{answer['best_label']} (nearest; not calibrated, open-set undecided)"
+        else:
+            label = (
+                answer["label"] if answer["known"] else f"(unknown; nearest {answer['best_label']})"
+            )
         print(f"{answer['query']}: {label}  score {answer['score']:.4f}")
     return 1 if any("error" in a for a in answers) else 0
 
@@ -194,7 +207,9 @@ def _anomaly(args: argparse.Namespace, settings: Settings) -> int:
 
 def _duplicates(args: argparse.Namespace, settings: Settings) -> int:
     report = find_duplicates(
-        _runtime(settings, "now").engine, threshold=args.threshold, neighbours=args.neighbours
+        _runtime(settings, "now").engine,
+        threshold=args.threshold,
+        neighbours=args.neighbours,
     )
     if args.json:
         print(json.dumps(asdict(report), indent=2))
@@ -204,5 +219,5 @@ def _duplicates(args: argparse.Namespace, settings: Settings) -> int:
         for group in groups:
             print(f"-- {len(group.members)} images, score >= {group.score:.4f}")
             for member in group.members:
-                print(f"   #{member.id:<7d} {member.uri}")
+                print(f"   #{member.id:<7d} {member.score:.4f} {member.uri}")
     return 0

@@ -76,12 +76,34 @@ def test_duplicates_groups_near_and_exact_copies(settings: Settings, tmp_path: P
     make_image(1, (96, 80)).save(folder / "near1.jpg", quality=97)  # re-encoded
     index_folder(settings, folder)
     client = create_app(runtime=build_runtime(settings, load="now")).test_client()
-    body = client.get("/api/v1/duplicates?threshold=0.999").get_json()
+    body = client.get("/api/v1/duplicates").get_json()  # the default threshold
     exact = [sorted(Path(m["uri"]).name for m in g["members"]) for g in body["exact"]]
     assert exact == [["copy0.png", "img0.png"]]
     near = [sorted(Path(m["uri"]).name for m in g["members"]) for g in body["near"]]
     assert ["img1.png", "near1.jpg"] in near
-    assert all(g["score"] >= 0.999 for g in body["near"])
+    assert all(g["score"] >= body["threshold"] for g in body["near"])
     strict = client.get("/api/v1/duplicates?threshold=1.01").get_json()
     assert strict["near"] == [] and strict["exact"] == body["exact"]
     assert client.get("/api/v1/duplicates?threshold=abc").status_code == 400
+
+
+def test_duplicates_groups_have_a_representative_and_find_turned_copies(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "dups"
+    folder.mkdir()
+    for seed in range(4):
+        make_image(seed, (96, 80)).save(folder / f"img{seed}.png")
+    make_image(1, (96, 80)).transpose(PILImage.Transpose.ROTATE_90).save(folder / "turned1.png")
+    index_folder(settings, folder)
+    client = create_app(runtime=build_runtime(settings, load="now")).test_client()
+    body = client.get("/api/v1/duplicates?threshold=0.99").get_json()
+    assert body["unreadable"] == 0 and body["verified"] >= 1
+    group = next(g for g in body["near"] if any("turned1" in m["uri"] for m in g["members"]))
+    assert sorted(m["uri"].rsplit("/", 1)[-1] for m in group["members"]) == [
+        "img1.png",
+        "turned1.png",
+    ]
+    assert group["members"][0]["id"] == group["representative"]
+    assert all(m["score"] >= 0.99 for m in group["members"])
+    assert client.get("/api/v1/duplicates?neighbours=0").status_code == 400

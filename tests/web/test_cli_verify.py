@@ -46,7 +46,7 @@ def test_gallery_add_identify_list_delete(
     assert answer["label"] == "bob" and answer["candidates"][0]["score"] == pytest.approx(1, 1e-5)
     assert main(["gallery", "threshold", "people", "0.99999"]) == 0
     assert main(["gallery", "identify", "people", str(images[7])]) == 0
-    assert "(unknown)" in capsys.readouterr().out
+    assert "(unknown; nearest " in capsys.readouterr().out
     assert main(["gallery", "list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)["galleries"]
     assert listing[0]["labels"] == {"ann": 2, "bob": 1, "cyd": 1}
