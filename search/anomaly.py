@@ -85,7 +85,7 @@ class LeaveOneOut:
 
 
 class AnomalyScorer:
-    """Scores queries against the catalog or a gallery; catalog thresholds are cached."""
+    """Scores queries against the catalog or a gallery; keeps the catalog's leave-one-out sample."""
 
     def __init__(
         self, engine: QueryEngine, galleries: GalleryService, *, k: int, percentile: float
