@@ -5,24 +5,48 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexer import migrate
+from indexer.errors import ConfigError
 
 SessionFactory = sessionmaker[Session]
+# The PostgreSQL driver of a URL that names none (`postgresql://`, or `postgres://` as PaaS
+# providers and docker images write it): psycopg 3, whatever SQLAlchemy's version defaults to.
+POSTGRES_DRIVER = "psycopg"
+
+
+def engine_url(url: str) -> URL:
+    """Parse a database URL, giving `postgres://` and driver-less PostgreSQL URLs a driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"DATABASE_URL is not a database URL: {exc}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername=f"postgresql+{driver or POSTGRES_DRIVER}")
+    return parsed
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and real transactions."""
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, future=True)
+    parsed = engine_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed)
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(
+            f"DATABASE_URL names a database driver that is not installed "
+            f"({parsed.drivername}): {exc}"
+        ) from None
 
 
-def _sqlite_engine(url: str) -> Engine:
-    database = url.split("///", 1)[-1]
-    if database and database != ":memory:":
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from indexer.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
 DISTANCES = ("cosine", "euclidean", "manhattan")
+_HOST_NAME = re.compile(r"\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,10 @@ class Settings:
     anomaly_k: int = 5  # neighbours whose mean distance is a query's novelty score
     anomaly_percentile: float = 99.0  # of the catalog's leave-one-out scores: the threshold
     api_key_reads: bool = False  # True: read endpoints need the API key too
-    rate_limit_per_minute: int = 600  # searches per client and minute; 0: no limit
+    rate_limit_per_minute: int = 0  # searches per client and minute; 0 (default): no limit
     proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops)
+    # Host names served besides addresses, localhost and this machine's name ("*": any).
+    allowed_hosts: tuple[str, ...] = ()
     max_job_files: int = 1_000_000  # images one indexing job may list
     encoder_runtime: str = "auto"  # auto: ONNX Runtime on the CPU when installed, else PyTorch
     request_timeout_s: float = 30.0  # long API requests (duplicates, filtered search) give up
@@ -107,8 +111,9 @@ class Settings:
             anomaly_k=int(_number(env, "LOOKALIKE_ANOMALY_K", 5)),
             anomaly_percentile=percentile,
             api_key_reads=_flag(env, "LOOKALIKE_API_KEY_READS"),
-            rate_limit_per_minute=_count(env, "LOOKALIKE_RATE_LIMIT", 600),
+            rate_limit_per_minute=_count(env, "LOOKALIKE_RATE_LIMIT", 0),
             proxy_hops=_count(env, "LOOKALIKE_PROXY_HOPS", 0),
+            allowed_hosts=_hosts(env.get("LOOKALIKE_ALLOWED_HOSTS", "")),
             max_job_files=int(_number(env, "LOOKALIKE_MAX_JOB_FILES", 1_000_000)),
             request_timeout_s=_number(env, "LOOKALIKE_REQUEST_TIMEOUT_S", 30.0),
             encoder_runtime=_choice(
@@ -120,6 +125,18 @@ class Settings:
 def _paths(raw: str) -> tuple[Path, ...]:
     """Colon-separated folders, user-expanded and resolved (symlinks included)."""
     return tuple(Path(part).expanduser().resolve() for part in raw.split(":") if part.strip())
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    """Comma-separated host names: `name`, `.domain` (and its subdomains) or `*`."""
+    hosts = tuple(part.strip().lower().rstrip(".") for part in raw.split(",") if part.strip())
+    for host in hosts:
+        if host != "*" and not _HOST_NAME.fullmatch(host):
+            raise ConfigError(
+                "LOOKALIKE_ALLOWED_HOSTS takes host names such as search.example.com or "
+                f".example.com (no scheme, port or path), got {host!r}"
+            )
+    return hosts
 
 
 def _default_threads() -> int:

@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         api_jobs,
         auth,
         errors,
+        hosts,
         metrics,
         pages,
         rate_limit,
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.extensions["lookalike"] = runtime
     errors.init_app(app)
     metrics.init_app(app)
+    hosts.init_app(app)  # first: a request for another host's name runs nothing else
     for module in (api, api_anomaly, api_compare, api_duplicates, api_feedback, api_galleries):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_jobs.bp)

@@ -170,8 +170,9 @@ def _print_answer(answer: dict[str, Any]) -> None:
 
 def serve(settings: Settings, *, host: str, port: int) -> int:
     from web import create_app
+    from web.hosts import with_bound_host
 
-    app = create_app(settings)
+    app = create_app(with_bound_host(settings, host))
     print(f"Lookalike serving on http://{host}:{port}", file=sys.stderr)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
     return 0
