@@ -33,10 +33,11 @@ def file_kind(mode: int) -> str:
         (stat.S_ISBLK, "a block device"),
         (stat.S_ISSOCK, "a socket"),
         (stat.S_ISDIR, "a directory"),
+        (stat.S_ISLNK, "a symbolic link"),
     ):
         if test(mode):
             return name
-    return "not a regular file"
+    return "a special file"
 
 
 def read_bytes(

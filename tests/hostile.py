@@ -112,6 +112,8 @@ def sixteen_bit_png() -> bytes:
 
 
 def corpus() -> list[Case]:
+    import pillow_heif  # noqa: F401  (registers the HEIF encoder with Pillow)
+
     jpeg = encode(make_image(1, (200, 160)), "JPEG", quality=90)
     png = encode(make_image(2, (200, 160)), "PNG")
     return [
@@ -137,6 +139,12 @@ def corpus() -> list[Case]:
         Case("polyglot.jpg", jpeg + b"<html><script>alert(document.cookie)</script></html>", 200),
         # A GIF header in front of a script: not decodable as a GIF.
         Case("polyglot.gif", b"GIF89a/*<script>alert(1)</script>*/=1;", 400, ""),
+        Case("many-scans.jpg", many_scan_jpeg(2000), 422, "scans"),
+        Case("float-nan.tif", float_tiff_with_nan(), 200),
+        Case("grey.pgm", encode(make_image(9, (40, 30)).convert("L"), "PPM"), 200),
+        Case("bits.pbm", encode(make_image(10, (40, 30)).convert("1"), "PPM"), 200),
+        Case("photo.heic", encode(make_image(11, (64, 48)), "HEIF"), 200),
+        Case("photo.avif", encode(make_image(12, (64, 48)), "AVIF"), 200),
         Case("pcx.pcx", encode(make_image(4, (40, 40)), "PCX"), 415, "not supported"),
     ]
 
