@@ -3,6 +3,7 @@ unsupported types; reads that never hold SQLite's write lock."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from indexer.models import Image
 from indexer.reading import read_bytes
 from indexer.scan import scan_paths
 from indexer.settings import Settings
+from indexer.sources import collect
 from tests.conftest import write_images
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +64,19 @@ def test_scan_reports_each_unusable_file_and_keeps_the_rest(tmp_path: Path) -> N
     }
     files = {p.name for p in result.files}
     assert files == {p.name for p in folders["good"].iterdir()} | {"sparse.jpg"}
+
+
+def test_a_manifest_entry_in_a_symlink_loop_is_reported_alone(tmp_path: Path) -> None:
+    [good] = write_images(tmp_path, [5])
+    (tmp_path / "a.png").symlink_to(tmp_path / "b.png")
+    (tmp_path / "b.png").symlink_to(tmp_path / "a.png")
+    manifest = tmp_path / "list.jsonl"
+    manifest.write_text("\n".join(json.dumps({"uri": uri}) for uri in ["a.png", good.name]))
+
+    found = collect([manifest])
+
+    assert [f.path for f in found.files] == [good.resolve()]
+    assert found.errors == [(f"{manifest}:1", "symlink loop, or a path that cannot be resolved")]
 
 
 def test_a_named_pipe_is_refused_at_once(tmp_path: Path) -> None:
