@@ -7,12 +7,37 @@ from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from indexer import migrate
 from indexer.errors import ConfigError
 
-SessionFactory = sessionmaker[Session]
+# Execution option set on the connections of transactions that only read (see CatalogSession).
+READ_ONLY = "lookalike_read_only"
+
+
+class CatalogSession(Session):
+    """A session whose implicit transactions only read, and whose `begin()` ones write.
+
+    `with sessions() as s:` (autobegin) reads: on SQLite it begins DEFERRED, so it never
+    takes or waits for the write lock (WAL readers see the last commit). `sessions.begin()`
+    and `session.begin()` mark their connection as a writer: BEGIN IMMEDIATE on SQLite, so
+    concurrent writers queue at BEGIN instead of failing when they upgrade a read.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("execution_options", {READ_ONLY: True})
+        super().__init__(*args, **kwargs)
+
+    def begin(self, nested: bool = False) -> SessionTransaction:
+        transaction = super().begin(nested=nested)
+        if not nested:
+            self.connection(execution_options={READ_ONLY: False})
+        return transaction
+
+
+SessionFactory = sessionmaker[CatalogSession]
+
 # The PostgreSQL driver of a URL that names none (`postgresql://`, or `postgres://` as PaaS
 # providers and docker images write it): psycopg 3, whatever SQLAlchemy's version defaults to.
 POSTGRES_DRIVER = "psycopg"
@@ -63,8 +88,10 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so concurrent writers wait instead of failing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front, so concurrent writers wait instead of
+        # failing; transactions of read-only sessions begin DEFERRED and never take it.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -79,7 +106,7 @@ def make_session_factory(url: str) -> SessionFactory:
     """Engine + schema + a session factory; callers own their sessions."""
     engine = make_engine(url)
     init_db(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=CatalogSession, expire_on_commit=False)
 
 
 # pg_advisory_xact_lock key of catalog registration ("Lkrg" as a 32-bit integer).

@@ -56,6 +56,26 @@ class ImageTooLargeError(ImageError):
     code = "image_too_large"
 
 
+class FileTooLargeError(ImageTooLargeError):
+    """A file over the size limit of catalog reads (LOOKALIKE_MAX_FILE_MB)."""
+
+    code = "file_too_large"
+
+
+class DecodeBudgetError(ImageError):
+    """An image whose decoding would cost more memory, time or JPEG scans than allowed."""
+
+    status = 422
+    code = "decode_budget_exceeded"
+
+
+class BrokerUnavailableError(LookalikeError):
+    """The task broker (Redis) does not accept work; nothing was created."""
+
+    status = 503
+    code = "broker_unavailable"
+
+
 class TooManyFilesError(LookalikeError):
     """A bulk source that lists more images than one job may hold."""
 

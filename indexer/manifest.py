@@ -70,6 +70,9 @@ def _add(manifest: Manifest, base: Path, where: str, record: Record | str) -> No
     except ValueError as exc:
         manifest.errors.append((where, str(exc)))
         return
+    except (RuntimeError, OSError):  # RuntimeError: a symlink loop (Python 3.11)
+        manifest.errors.append((where, "symlink loop, or a path that cannot be resolved"))
+        return
     manifest.entries.append(ManifestEntry(uri, local, record))
 
 

@@ -7,10 +7,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.errors import ConfigError
 
+if TYPE_CHECKING:
+    from indexer.decode_budget import DecodeBudget
+
 DEVICES = ("auto", "cpu", "cuda")
+MB = 1 << 20
 DISTANCES = ("cosine", "euclidean", "manhattan")
 _HOST_NAME = re.compile(r"\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*", re.ASCII)
 
@@ -51,11 +56,32 @@ class Settings:
     max_job_files: int = 1_000_000  # images one indexing job may list
     encoder_runtime: str = "auto"  # auto: ONNX Runtime on the CPU when installed, else PyTorch
     request_timeout_s: float = 30.0  # long API requests (duplicates, filtered search) give up
+    max_file_mb: float = 256.0  # catalog files larger than this are not read
+    read_timeout_s: float = 60.0  # reading one catalog file gives up after this
+    decode_memory_mb: float = 384.0  # estimated peak memory of one decode
+    decode_timeout_s: float = 10.0  # decoding one image gives up after this
+    max_jpeg_scans: int = 100  # progressive JPEGs with more scans are refused
+    job_lease_s: float = 120.0  # a running job silent this long (and not alive here) is dead
 
     @property
     def index_dir(self) -> Path:
         """Where index snapshots live, one file per model version."""
         return self.home / "index"
+
+    @property
+    def decode_budget(self) -> DecodeBudget:
+        """What one decode may cost beyond its pixel count."""
+        from indexer.decode_budget import DecodeBudget  # Pillow: only where images are decoded
+
+        return DecodeBudget(
+            max_memory_bytes=int(self.decode_memory_mb * MB),
+            max_seconds=self.decode_timeout_s,
+            max_jpeg_scans=self.max_jpeg_scans,
+        )
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * MB)
 
     @property
     def upload_dir(self) -> Path:
@@ -116,6 +142,12 @@ class Settings:
             allowed_hosts=_hosts(env.get("LOOKALIKE_ALLOWED_HOSTS", "")),
             max_job_files=int(_number(env, "LOOKALIKE_MAX_JOB_FILES", 1_000_000)),
             request_timeout_s=_number(env, "LOOKALIKE_REQUEST_TIMEOUT_S", 30.0),
+            max_file_mb=_number(env, "LOOKALIKE_MAX_FILE_MB", 256.0),
+            read_timeout_s=_number(env, "LOOKALIKE_READ_TIMEOUT_S", 60.0),
+            decode_memory_mb=_number(env, "LOOKALIKE_DECODE_MEMORY_MB", 384.0),
+            decode_timeout_s=_number(env, "LOOKALIKE_DECODE_TIMEOUT_S", 10.0),
+            max_jpeg_scans=int(_number(env, "LOOKALIKE_MAX_JPEG_SCANS", 100)),
+            job_lease_s=_number(env, "LOOKALIKE_JOB_LEASE_S", 120.0),
             encoder_runtime=_choice(
                 env, "LOOKALIKE_ENCODER_RUNTIME", ("auto", "onnx", "onnx-int8", "torch")
             ),

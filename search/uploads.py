@@ -17,6 +17,8 @@ from indexer.resources import active_embedders
 from indexer.storage import store_bytes
 from search.runtime import Runtime
 
+VALIDATE_SIDE = 512  # uploads are decoded down to about this side to be checked
+
 
 @dataclass(frozen=True)
 class AddResult:
@@ -29,7 +31,13 @@ def add_image(
 ) -> AddResult:
     """Validate, store and embed an upload; an identical image already indexed is returned as is."""
     settings = runtime.settings
-    decode_image(data, max_pixels=settings.max_pixels)  # reject bad input before storing anything
+    # Reject bad input before storing anything, within the decode budget (422 beyond it).
+    decode_image(
+        data,
+        max_pixels=settings.max_pixels,
+        draft_size=VALIDATE_SIDE,
+        budget=settings.decode_budget,
+    )
     sha = hashlib.sha256(data).hexdigest()
     with runtime.sessions.begin() as session:
         existing = session.scalars(select(Image).where(Image.content_key == sha)).first()

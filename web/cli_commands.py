@@ -17,9 +17,10 @@ from indexer.db import make_session_factory
 from indexer.decode import read_bytes
 from indexer.demo import demo_catalog, demo_settings, use_demo_model
 from indexer.errors import ConfigError, LookalikeError
-from indexer.indexing import run_index, start_index
-from indexer.jobs import JobProgress
-from indexer.models import Image, Job
+from indexer.indexing import IndexRun, check_broker, run_index, start_index
+from indexer.jobs import JobProgress, fail_job
+from indexer.models import Image, ImageStatus, Job
+from indexer.reading import display
 from indexer.settings import Settings
 from search.filters import MetadataFilter
 from search.runtime import build_runtime
@@ -101,15 +102,31 @@ def _status_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress: bool) -> int:
-    """Index files and folders; exit 1 when a path or an image failed (the rest is indexed)."""
+    """Index files and folders; exit 1 when a path or an image failed (the rest is indexed).
+
+    Rows that an interrupted run left pending are taken over; Ctrl-C leaves the job marked
+    interrupted, and running the same command again resumes it.
+    """
     sessions = make_session_factory(settings.database_url)
     app = make_celery(settings)
-    run = start_index(sessions, paths, chunk_size=chunk_size, max_files=settings.max_job_files)
+    check_broker(app)  # before anything is created
+    run = start_index(
+        sessions,
+        paths,
+        chunk_size=chunk_size,
+        max_files=settings.max_job_files,
+        lease_s=settings.job_lease_s,
+    )
     for path, reason in run.scan_errors:
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    for path, reason in run.skipped:
+        print(f"not indexed {path}: {reason}", file=sys.stderr)
     total = sum(len(chunk) for chunk in run.chunks)
     mode = "in-process" if settings.embedded else f"on Redis queue {QUEUE}"
-    print(f"job {run.job_id}: {total} new images to embed {mode}", file=sys.stderr)
+    resumed = (
+        f" ({run.known['resumed']} resumed from interrupted runs)" if run.known["resumed"] else ""
+    )
+    print(f"job {run.job_id}: {total} new images to embed {mode}{resumed}", file=sys.stderr)
     bar = tqdm(total=total, unit="img", disable=not progress or total == 0, file=sys.stderr)
 
     def on_progress(p: JobProgress) -> None:
@@ -117,17 +134,40 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
         eta = "?" if p.eta_s is None else f"{p.eta_s:.0f}s"
         bar.set_postfix(failed=p.failed, dup=p.duplicates, rate=f"{p.rate:.1f}/s", eta=eta)
 
-    result = run_index(app, sessions, run, on_progress=on_progress)
+    try:
+        result = run_index(app, sessions, run, on_progress=on_progress)
+    except KeyboardInterrupt:
+        bar.close()
+        with sessions.begin() as session:
+            fail_job(session, run.job_id, "interrupted (Ctrl-C); run the same index to resume")
+        print(f"interrupted: job {run.job_id}; run the same command again to resume")
+        return 130
     bar.close()
     if settings.embedded and total:
         build_runtime(settings, load="now").index_sync.save()
-    print(
-        f"added {result.indexed}, duplicates skipped {result.duplicates}, "
-        f"already indexed {result.skipped}, failed {result.failed}"
-    )
+    print(summary_line(result, run))
     for uri, reason in result.failures:
-        print(f"failed {uri}: {reason}")
+        print(f"failed {display(uri)}: {reason}")
     return 1 if result.failed or run.scan_errors else 0
+
+
+def summary_line(result: JobProgress, run: IndexRun) -> str:
+    """What the run added, and what it left as it found it: only searchable rows count as
+    "already indexed"."""
+    known = run.known
+    parts = [
+        f"added {result.indexed}",
+        f"duplicates skipped {result.duplicates}",
+        f"already indexed {known[ImageStatus.INDEXED] + known[ImageStatus.DUPLICATE]}",
+        f"failed {result.failed}",
+    ]
+    if known[ImageStatus.FAILED]:
+        parts.append(f"failed before and unchanged {known[ImageStatus.FAILED]}")
+    if known[ImageStatus.PENDING]:
+        parts.append(f"in progress in another running job {known[ImageStatus.PENDING]}")
+    if run.skipped:
+        parts.append(f"not indexed (unsupported) {len(run.skipped)}")
+    return ", ".join(parts)
 
 
 def search(
