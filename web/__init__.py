@@ -23,8 +23,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         errors,
         metrics,
         pages,
+        params,
         rate_limit,
         security,
+        serialize,
     )
 
     if runtime is None:
@@ -32,6 +34,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = int(runtime.settings.max_upload_mb * 1024 * 1024)
     app.extensions["lookalike"] = runtime
+    app.json = serialize.FiniteJSONProvider(app)
+    params.init_app(app)  # before the blueprints: bounds every <int:...> route id
     errors.init_app(app)
     metrics.init_app(app)
     for module in (api, api_anomaly, api_compare, api_duplicates, api_feedback, api_galleries):

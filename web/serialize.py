@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from datetime import datetime
 from typing import Any
+
+from flask.json.provider import DefaultJSONProvider
 
 from indexer.jobs import JobProgress
 from indexer.models import Image
 from search.engine import SearchResult
+
+log = logging.getLogger(__name__)
+
+
+class FiniteJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, always valid: a NaN or infinity (metadata stored before it was checked,
+    a degenerate score) is written as null instead of the bare `NaN` JSON parsers refuse."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return super().dumps(obj, **kwargs, allow_nan=False)
+        except ValueError:
+            log.warning("a response held NaN or infinity; written as null")
+            return super().dumps(finite(obj), **kwargs)
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN and infinity inside it replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 def search_result(result: SearchResult) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,14 @@ from web import create_app
 def runtime(settings: Settings, image_folder: Path) -> Iterator[Runtime]:
     index_folder(settings, image_folder)
     rt = build_runtime(settings, load="now")
+    yield rt
+    rt.sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def db_runtime(settings: Settings, database_url: str) -> Iterator[Runtime]:
+    """An empty catalog on SQLite and on PostgreSQL (each test using it runs on both)."""
+    rt = build_runtime(replace(settings, database_url=database_url), load="now")
     yield rt
     rt.sessions.kw["bind"].dispose()
 
