@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from web import (
         api,
         api_anomaly,
+        api_batch,
         api_compare,
         api_duplicates,
         api_feedback,
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for module in (api, api_anomaly, api_compare, api_duplicates, api_feedback, api_galleries):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_jobs.bp)
+    app.register_blueprint(api_batch.bp)
     app.register_blueprint(pages.bp)
     security.init_app(app)
     auth.init_app(app)

@@ -11,7 +11,8 @@ from flask.json.provider import DefaultJSONProvider
 
 from indexer.jobs import JobProgress
 from indexer.models import Image
-from search.engine import SearchResult
+from search.batch import BatchAnswer, BatchResult
+from search.engine import Hit, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +40,37 @@ def finite(value: Any) -> Any:
     return value
 
 
-def search_result(result: SearchResult) -> dict[str, Any]:
+def hit(found: Hit) -> dict[str, Any]:
     return {
-        "results": [
-            {
-                "id": hit.id,
-                "uri": hit.uri,
-                "score": hit.score,
-                "distance": hit.distance,
-                "metadata": hit.metadata,
-                "match": hit.match,
-            }
-            for hit in result.hits
-        ],
+        "id": found.id,
+        "uri": found.uri,
+        "score": found.score,
+        "distance": found.distance,
+        "metadata": found.metadata,
+        "match": found.match,
+    }
+
+
+def search_result(result: SearchResult) -> dict[str, Any]:
+    return {"results": [hit(h) for h in result.hits], "took_ms": round(result.took_ms, 3)}
+
+
+def batch_result(result: BatchResult) -> dict[str, Any]:
+    return {
+        "queries": [batch_answer(answer) for answer in result.answers],
         "took_ms": round(result.took_ms, 3),
     }
+
+
+def batch_answer(answer: BatchAnswer) -> dict[str, Any]:
+    """`{"image": name}` or `{"id": n}`, then `"results"` or `"error"`."""
+    query = answer.query
+    body: dict[str, Any] = (
+        {"id": query.image_id} if query.image_id is not None else {"image": query.name}
+    )
+    if answer.error is not None:
+        return body | {"error": {"code": answer.error.code, "message": answer.error.message}}
+    return body | {"results": [hit(h) for h in answer.hits or []]}
 
 
 def image(row: Image, model_versions: list[str]) -> dict[str, Any]:
