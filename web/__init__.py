@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         auth,
         errors,
         metrics,
+        openapi,
         pages,
         params,
         rate_limit,
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.register_blueprint(module.bp)
     app.register_blueprint(api_jobs.bp)
     app.register_blueprint(api_batch.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
     security.init_app(app)
     auth.init_app(app)

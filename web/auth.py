@@ -42,7 +42,7 @@ def check_key() -> None:
             raise AuthError(f"this endpoint needs a valid {HEADER} header")
 
 
-OPEN = frozenset({"api.health"})
+OPEN = frozenset({"api.health", "openapi.spec"})
 
 
 def _check_reads() -> None:
