@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from indexer.decode import decode_image
 from indexer.errors import BadRequestError, LookalikeError
@@ -66,23 +65,7 @@ def search_batch(
     if len(queries) > MAX_QUERIES:
         raise TooManyQueriesError(f"at most {MAX_QUERIES} queries per call, got {len(queries)}")
     serving = engine.serving.current()  # one model for every query and the index
-    vectors: dict[int, np.ndarray] = {}
-    errors: dict[int, LookalikeError] = {}
-    images: dict[int, Image.Image] = {}
-    draft = serving.embedder.draft_size
-    for position, query in enumerate(queries):
-        try:
-            if query.image_id is not None:
-                vectors[position] = engine.stored_vector(query.image_id, serving.version)[0]
-            else:
-                images[position] = decode_image(
-                    query.data or b"", max_pixels=engine.max_pixels, draft_size=draft
-                )
-        except LookalikeError as exc:
-            errors[position] = exc
-    if images:
-        embedded = serving.embedder.embed(list(images.values()))  # (n_images, D)
-        vectors.update(zip(images, embedded, strict=True))
+    vectors, errors = _query_vectors(engine, serving, queries)
     hits = _search(engine, vectors, k=k, where=where, serving=serving)
     answers = [
         BatchAnswer(query, _own_left_out(hits[i], query, k), None)
@@ -91,6 +74,31 @@ def search_batch(
         for i, query in enumerate(queries)
     ]
     return BatchResult(answers, (time.perf_counter() - start) * 1000.0)
+
+
+def _query_vectors(
+    engine: QueryEngine, serving: Serving, queries: Sequence[BatchQuery]
+) -> tuple[dict[int, np.ndarray], dict[int, LookalikeError]]:
+    """Each query's vector (D,) by position, or its error; the images embedded in one batch."""
+    vectors: dict[int, np.ndarray] = {}
+    errors: dict[int, LookalikeError] = {}
+    inputs: dict[int, np.ndarray] = {}  # model inputs: one decoded image in memory at a time
+    embedder = serving.embedder
+    for position, query in enumerate(queries):
+        try:
+            if query.image_id is not None:
+                vectors[position] = engine.stored_vector(query.image_id, serving.version)[0]
+            else:
+                image = decode_image(
+                    query.data or b"", max_pixels=engine.max_pixels, draft_size=embedder.draft_size
+                )
+                inputs[position] = embedder.prepare(image)  # (C, S, S)
+        except LookalikeError as exc:
+            errors[position] = exc
+    if inputs:
+        embedded = embedder.embed_arrays(list(inputs.values()))  # (n_images, D)
+        vectors.update(zip(inputs, embedded, strict=True))
+    return vectors, errors
 
 
 def _search(
