@@ -52,7 +52,8 @@ SPEC_CHECKS = [
 
 @pytest.fixture
 def db_runtime(settings: Settings, database_url: str) -> Iterator[Runtime]:
-    """An empty catalog on SQLite and on PostgreSQL (each test using it runs on both)."""
+    """A catalog on SQLite and on PostgreSQL (each test using it runs on both); on PostgreSQL
+    it may hold rows other tests of the session left."""
     rt = build_runtime(replace(settings, database_url=database_url), load="now")
     yield rt
     rt.sessions.kw["bind"].dispose()
