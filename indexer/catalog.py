@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indexer.db import lock_registration
-from indexer.errors import NotFoundError
+from indexer.errors import NotFoundError, UriConflictError
+from indexer.fields import MAX_URI, check_metadata, check_text, in_id_range
 from indexer.job_liveness import retire_dead_jobs
 from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
 from indexer.sources import SourceFile
@@ -19,7 +21,7 @@ from indexer.updates import needs_embedding, requeue
 
 
 def get_image(session: Session, image_id: int) -> Image:
-    image = session.get(Image, image_id)
+    image = session.get(Image, image_id) if in_id_range(image_id) else None
     if image is None:
         raise NotFoundError(f"image {image_id} not found")
     return image
@@ -91,13 +93,21 @@ def _register_chunk(
 
 
 def create_pending(
-    session: Session, *, uri: str, path: str, metadata: dict[str, Any] | None = None
+    session: Session, *, uri: str, path: str | None, metadata: dict[str, Any] | None = None
 ) -> Image:
-    """Insert one pending row (used for API uploads)."""
+    """Insert one pending row (used for API uploads); UriConflictError when `uri` is taken."""
+    row = Image(
+        uri=check_text("uri", uri, max_length=MAX_URI),
+        path=path,
+        status=ImageStatus.PENDING,
+        meta=check_metadata(metadata or {}),
+    )
     lock_registration(session)
-    row = Image(uri=uri, path=path, status=ImageStatus.PENDING, meta=metadata or {})
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent upload took the uri since the caller looked
+        raise UriConflictError(f"uri {uri!r} is already in the catalog") from exc
     return row
 
 

@@ -35,6 +35,34 @@ class NotFoundError(LookalikeError):
     code = "not_found"
 
 
+class InvalidValueError(BadRequestError):
+    """A text, number or JSON value the catalog cannot store (too long, NUL, NaN, too deep)."""
+
+    code = "invalid_value"
+
+
+class InvalidMetadataError(InvalidValueError):
+    code = "invalid_metadata"
+
+
+class ConflictError(LookalikeError):
+    """A write that collides with the catalog's current state (a unique name or uri taken)."""
+
+    status = 409
+    code = "conflict"
+
+
+class UriConflictError(ConflictError):
+    code = "uri_conflict"
+
+
+class StorageFullError(LookalikeError):
+    """The disk (or the database's) is full: nothing was stored, the request can be retried."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
 class ImageError(LookalikeError):
     """An input that cannot become an RGB image; permanent, never retried."""
 

@@ -22,6 +22,7 @@ from indexer.jobs import JobProgress, fail_job
 from indexer.models import Image, ImageStatus, Job
 from indexer.reading import display
 from indexer.settings import Settings
+from search.batch import MAX_QUERIES, BatchAnswer, BatchQuery, search_batch
 from search.filters import MetadataFilter
 from search.runtime import build_runtime
 from search.snapshot import load_snapshot
@@ -39,8 +40,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         handler=lambda a, s: index(s, a.paths, chunk_size=a.chunk_size, progress=not a.no_progress)
     )
 
-    p = sub.add_parser("search", help="find catalog images similar to query images")
-    p.add_argument("images", nargs="+", help="query image files")
+    p = sub.add_parser(
+        "search", help="find catalog images similar to query images and catalog images"
+    )
+    p.add_argument("images", nargs="*", help="query image files")
+    p.add_argument(
+        "--id",
+        dest="ids",
+        type=int,
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a catalog image id to query by (repeatable; the image itself is left out)",
+    )
     p.add_argument("-k", type=int, default=10, help="results per query (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
@@ -51,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="only results whose metadata KEY equals VALUE (repeatable: all must match)",
     )
     p.set_defaults(
-        handler=lambda a, s: search(s, a.images, k=a.k, as_json=a.json, filters=a.filter)
+        handler=lambda a, s: search(s, a.images, ids=a.ids, k=a.k, as_json=a.json, filters=a.filter)
     )
 
     p = sub.add_parser("serve", help="serve the page and JSON API")
@@ -174,28 +186,46 @@ def search(
     settings: Settings,
     images: Sequence[str],
     *,
+    ids: Sequence[int] = (),
     k: int,
     as_json: bool,
     filters: Sequence[str] = (),
 ) -> int:
-    """Run one search per query image; a bad query is reported and the others still run."""
+    """Answer every query image and catalog id in one batch; a bad query is reported, the
+    others still answered (the twin of POST /api/v1/search/batch)."""
+    if not images and not ids:
+        raise ConfigError("give query image files, --id catalog ids, or both")
     where = MetadataFilter.parse(filters)
     engine = build_runtime(settings, load="now").engine
-    answers: list[dict[str, Any]] = []
-    failed = False
-    for path in images:
+    unread: dict[int, LookalikeError] = {}
+    queries: list[BatchQuery] = []
+    for position, path in enumerate(images):
         try:
-            result = engine.search_image(read_bytes(Path(path).expanduser()), k=k, where=where)
-            answers.append({"query": path} | serialize.search_result(result))
+            queries.append(BatchQuery(name=path, data=read_bytes(Path(path).expanduser())))
         except LookalikeError as exc:
-            failed = True
-            answers.append({"query": path, "error": {"code": exc.code, "message": exc.message}})
+            unread[position] = exc
+            queries.append(BatchQuery(name=path))
+    queries += [BatchQuery(image_id=image_id) for image_id in ids]
+    answers = []
+    for start in range(0, len(queries), MAX_QUERIES):
+        part = search_batch(engine, queries[start : start + MAX_QUERIES], k=k, where=where)
+        answers += [_answer(a, unread.get(start + i)) for i, a in enumerate(part.answers)]
     if as_json:
         print(json.dumps({"queries": answers}, indent=2))
     else:
         for answer in answers:
             _print_answer(answer)
-    return 1 if failed else 0
+    return 1 if any("error" in answer for answer in answers) else 0
+
+
+def _answer(answer: BatchAnswer, unread: LookalikeError | None) -> dict[str, Any]:
+    """The API's answer, with `query` naming the file or `#id` (and a read error kept)."""
+    body = serialize.batch_answer(answer)
+    label = answer.query.name if answer.query.image_id is None else f"#{answer.query.image_id}"
+    if unread is not None:
+        body = {"error": {"code": unread.code, "message": unread.message}}
+    body.pop("image", None)
+    return {"query": label} | body
 
 
 def _print_answer(answer: dict[str, Any]) -> None:
@@ -205,7 +235,6 @@ def _print_answer(answer: dict[str, Any]) -> None:
         return
     for rank, hit in enumerate(answer["results"], 1):
         print(f"{rank:4d}  {hit['score']:.4f}  #{hit['id']:<7d} {hit['uri']}")
-    print(f"   ({answer['took_ms']:.1f} ms)")
 
 
 def serve(settings: Settings, *, host: str, port: int) -> int:

@@ -30,6 +30,7 @@ WINDOW_S = 60
 LIMITED = frozenset(
     {
         "api.search",
+        "batch.search",
         "api.similar",
         "compare.compare",
         "galleries.identify",
