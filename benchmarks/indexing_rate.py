@@ -57,7 +57,7 @@ from indexer.settings import Settings  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
 OUT = RESULTS / "indexing_rate.json"
 LOOKALIKE = Path(sys.executable).with_name("lookalike")
-POSTGRES_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TARGET_PIXELS = 800 * 600
 INDEX_TIMEOUT_S = 900.0
 WORKER_READY_S = 90.0

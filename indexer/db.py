@@ -5,24 +5,73 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import URL, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from indexer import migrate
+from indexer.errors import ConfigError
 
-SessionFactory = sessionmaker[Session]
+# Execution option set on the connections of transactions that only read (see CatalogSession).
+READ_ONLY = "lookalike_read_only"
+
+
+class CatalogSession(Session):
+    """A session whose implicit transactions only read, and whose `begin()` ones write.
+
+    `with sessions() as s:` (autobegin) reads: on SQLite it begins DEFERRED, so it never
+    takes or waits for the write lock (WAL readers see the last commit). `sessions.begin()`
+    and `session.begin()` mark their connection as a writer: BEGIN IMMEDIATE on SQLite, so
+    concurrent writers queue at BEGIN instead of failing when they upgrade a read.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("execution_options", {READ_ONLY: True})
+        super().__init__(*args, **kwargs)
+
+    def begin(self, nested: bool = False) -> SessionTransaction:
+        transaction = super().begin(nested=nested)
+        if not nested:
+            self.connection(execution_options={READ_ONLY: False})
+        return transaction
+
+
+SessionFactory = sessionmaker[CatalogSession]
+
+# The PostgreSQL driver of a URL that names none (`postgresql://`, or `postgres://` as PaaS
+# providers and docker images write it): psycopg 3, whatever SQLAlchemy's version defaults to.
+POSTGRES_DRIVER = "psycopg"
+
+
+def engine_url(url: str) -> URL:
+    """Parse a database URL, giving `postgres://` and driver-less PostgreSQL URLs a driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"DATABASE_URL is not a database URL: {exc}") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername=f"postgresql+{driver or POSTGRES_DRIVER}")
+    return parsed
 
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and real transactions."""
-    if url.startswith("sqlite"):
-        return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, future=True)
+    parsed = engine_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed)
+        return create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(
+            f"DATABASE_URL names a database driver that is not installed "
+            f"({parsed.drivername}): {exc}"
+        ) from None
 
 
-def _sqlite_engine(url: str) -> Engine:
-    database = url.split("///", 1)[-1]
-    if database and database != ":memory:":
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -39,8 +88,10 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so concurrent writers wait instead of failing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front, so concurrent writers wait instead of
+        # failing; transactions of read-only sessions begin DEFERRED and never take it.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -55,7 +106,7 @@ def make_session_factory(url: str) -> SessionFactory:
     """Engine + schema + a session factory; callers own their sessions."""
     engine = make_engine(url)
     init_db(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=CatalogSession, expire_on_commit=False)
 
 
 # pg_advisory_xact_lock key of catalog registration ("Lkrg" as a 32-bit integer).

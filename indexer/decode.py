@@ -1,49 +1,74 @@
-"""Decode untrusted bytes into an upright RGB Pillow image, or raise a typed ImageError."""
+"""Decode untrusted bytes into an upright RGB Pillow image, or raise a typed ImageError.
+
+Decoding has a budget besides the pixel limit (see `decode_budget`): the estimated peak
+memory and the JPEG scan count are checked from the header before decoding, and the decoder
+gets its bytes through a reader that stops at the deadline.
+"""
 
 from __future__ import annotations
 
-import io
 import warnings
-from pathlib import Path
-from typing import cast
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+import numpy as np
+from PIL import Image, UnidentifiedImageError
 
+from indexer.decode_budget import (
+    DEFAULT_BUDGET,
+    SLICE,
+    DeadlineReader,
+    DecodeBudget,
+    check_jpeg_scans,
+    check_memory,
+    estimate_peak_bytes,
+    shrink_factor,
+)
 from indexer.errors import ImageError, ImageTooLargeError, NotAnImageError, UnsupportedImageError
+from indexer.reading import read_bytes
 
-ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO"})
+__all__ = ["ALLOWED_FORMATS", "decode_image", "decode_with_size", "read_bytes", "to_rgb"]
+
+
+def _heif_formats() -> frozenset[str]:
+    """HEIC/HEIF through pillow-heif, when it is installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return frozenset()
+    register_heif_opener()
+    return frozenset({"HEIF"})
+
+
+# PPM is Pillow's name for the whole Netpbm family: PBM, PGM and PPM.
+ALLOWED_FORMATS = frozenset(
+    {"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "MPO", "PPM", "AVIF"} | _heif_formats()
+)
 ORIENTATION_TAG = 0x0112
 _QUARTER_TURNS = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 _HIGH_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+_AVERAGED_MODES = frozenset({"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"})  # Image.reduce works
 
 
-def read_bytes(path: Path, *, max_bytes: int | None = None) -> bytes:
-    """Read a file, mapping OS errors to ImageError with the reason."""
-    try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise ImageTooLargeError(f"{path}: {size} bytes exceeds the limit of {max_bytes}")
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ImageError(f"{path}: file not found") from exc
-    except IsADirectoryError as exc:
-        raise ImageError(f"{path}: is a directory") from exc
-    except PermissionError as exc:
-        raise ImageError(f"{path}: permission denied") from exc
-    except OSError as exc:
-        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-
-
-def decode_image(data: bytes, *, max_pixels: int, draft_size: int | None = None) -> Image.Image:
+def decode_image(
+    data: bytes,
+    *,
+    max_pixels: int,
+    draft_size: int | None = None,
+    budget: DecodeBudget = DEFAULT_BUDGET,
+) -> Image.Image:
     """Decode image bytes to RGB with EXIF orientation applied.
 
-    `draft_size` lets JPEG decoding use DCT scaling down to no less than that side.
+    `draft_size` lets decoding shrink the image (JPEG DCT scaling, then averaging) down to no
+    less than twice that side, before any colour conversion.
     """
-    return decode_with_size(data, max_pixels=max_pixels, draft_size=draft_size)[0]
+    return decode_with_size(data, max_pixels=max_pixels, draft_size=draft_size, budget=budget)[0]
 
 
 def decode_with_size(
-    data: bytes, *, max_pixels: int, draft_size: int | None = None
+    data: bytes,
+    *,
+    max_pixels: int,
+    draft_size: int | None = None,
+    budget: DecodeBudget = DEFAULT_BUDGET,
 ) -> tuple[Image.Image, tuple[int, int]]:
     """`decode_image`, and the upright (width, height) of the file itself, before drafting."""
     if not data:
@@ -52,17 +77,24 @@ def decode_with_size(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # e.g. corrupt EXIF: decode anyway
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            check_jpeg_scans(data, budget.max_jpeg_scans)
+            reader = DeadlineReader(data)
+            image = Image.open(reader)
             _check_format(image)
             _check_pixels(image, max_pixels)
-            width, height = image.size
-            if image.getexif().get(ORIENTATION_TAG) in _QUARTER_TURNS:
-                width, height = height, width
+            full_size = image.size
+            orientation = image.getexif().get(ORIENTATION_TAG)
+            width, height = full_size[::-1] if orientation in _QUARTER_TURNS else full_size
             if draft_size is not None and image.format == "JPEG":
                 image.draft("RGB", (draft_size, draft_size))
+            estimate = estimate_peak_bytes(image, full_size=full_size, shrink_to=draft_size)
+            check_memory(estimate, budget)
+            reader.start(budget.max_seconds)
+            image.decodermaxblock = SLICE  # type: ignore[attr-defined]
             image.seek(0)
             image.load()
-            return to_rgb(ImageOps.exif_transpose(image) or image), (width, height)
+            rgb = to_rgb(_shrink(image, draft_size))
+            return _upright(rgb, orientation), (width, height)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -71,6 +103,33 @@ def decode_with_size(
         raise ImageTooLargeError(f"image too large to decode safely: {exc}") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"corrupt or truncated image: {exc}") from exc
+
+
+def _shrink(image: Image.Image, draft_size: int | None) -> Image.Image:
+    """Reduce a decoded image to about twice `draft_size` before converting it (cheaper)."""
+    factor = shrink_factor(image.size, draft_size)
+    if factor <= 1:
+        return image
+    if image.mode in _AVERAGED_MODES:
+        return image.reduce(factor)
+    # Palettes cannot be averaged: sample at twice the target; the model's resize averages.
+    width, height = image.size
+    size = (-(-width // factor) * 2, -(-height // factor) * 2)
+    return image.resize(size, Image.Resampling.NEAREST)
+
+
+def _upright(image: Image.Image, orientation: object) -> Image.Image:
+    """Apply an EXIF orientation read before decoding (the shrunk copy has no EXIF)."""
+    method = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation if isinstance(orientation, int) else 0)
+    return image if method is None else image.transpose(method)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -87,11 +146,16 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
-    """Scale a 16-bit or float single-channel image into 8-bit grey by its own range."""
-    as_float = image.convert("F")
-    low, high = cast(tuple[float, float], as_float.getextrema())
+    """Scale a 16-bit or float single-channel image into 8-bit grey by the range of its
+    finite values; NaN and infinities become black instead of turning the image black."""
+    values = np.asarray(image.convert("F"), dtype=np.float32)  # (H, W)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return Image.new("L", image.size, 0)
+    low, high = float(values[finite].min()), float(values[finite].max())
     span = (high - low) or 1.0
-    return as_float.point(lambda v: (v - low) * 255.0 / span).convert("L")
+    scaled = np.where(finite, (values - low) * (255.0 / span), 0.0)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
 
 
 def _check_format(image: Image.Image) -> None:

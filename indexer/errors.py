@@ -35,6 +35,34 @@ class NotFoundError(LookalikeError):
     code = "not_found"
 
 
+class InvalidValueError(BadRequestError):
+    """A text, number or JSON value the catalog cannot store (too long, NUL, NaN, too deep)."""
+
+    code = "invalid_value"
+
+
+class InvalidMetadataError(InvalidValueError):
+    code = "invalid_metadata"
+
+
+class ConflictError(LookalikeError):
+    """A write that collides with the catalog's current state (a unique name or uri taken)."""
+
+    status = 409
+    code = "conflict"
+
+
+class UriConflictError(ConflictError):
+    code = "uri_conflict"
+
+
+class StorageFullError(LookalikeError):
+    """The disk (or the database's) is full: nothing was stored, the request can be retried."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
 class ImageError(LookalikeError):
     """An input that cannot become an RGB image; permanent, never retried."""
 
@@ -54,6 +82,26 @@ class UnsupportedImageError(ImageError):
 class ImageTooLargeError(ImageError):
     status = 413
     code = "image_too_large"
+
+
+class FileTooLargeError(ImageTooLargeError):
+    """A file over the size limit of catalog reads (LOOKALIKE_MAX_FILE_MB)."""
+
+    code = "file_too_large"
+
+
+class DecodeBudgetError(ImageError):
+    """An image whose decoding would cost more memory, time or JPEG scans than allowed."""
+
+    status = 422
+    code = "decode_budget_exceeded"
+
+
+class BrokerUnavailableError(LookalikeError):
+    """The task broker (Redis) does not accept work; nothing was created."""
+
+    status = 503
+    code = "broker_unavailable"
 
 
 class TooManyFilesError(LookalikeError):

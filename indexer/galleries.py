@@ -16,11 +16,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from indexer.errors import BadRequestError, NotFoundError
+from indexer.fields import check_text
 from indexer.models import Gallery, GalleryItem
 from indexer.training.distances import DISTANCES
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_LABEL = 256
+MAX_FILENAME = 1024
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class GallerySummary:
 
 
 def check_name(name: str) -> str:
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise BadRequestError(
             f"gallery name must be 1-64 letters, digits, '.', '_' or '-', got {name!r}"
         )
@@ -44,7 +46,7 @@ def check_label(label: str | None) -> str:
     label = (label or "").strip()
     if not label or len(label) > MAX_LABEL:
         raise BadRequestError(f"label must be 1-{MAX_LABEL} characters")
-    return label
+    return check_text("label", label, max_length=MAX_LABEL)
 
 
 def get_gallery(session: Session, name: str) -> Gallery:
@@ -99,7 +101,7 @@ def add_item(
     item = GalleryItem(
         gallery_id=gallery.id,
         label=check_label(label),
-        filename=(filename or None) and filename[:1024],
+        filename=_filename(filename),
         sha256=hashlib.sha256(data).hexdigest(),
         data=data,
         vector=vector,
@@ -108,6 +110,12 @@ def add_item(
     session.add(item)
     session.flush()
     return item
+
+
+def _filename(filename: str | None) -> str | None:
+    """The client's file name as stored: informative only, so cut and cleaned, never refused."""
+    cleaned = (filename or "").replace("\x00", "").encode("utf-8", "replace").decode()
+    return cleaned[:MAX_FILENAME] or None
 
 
 def list_items(session: Session, gallery: Gallery) -> list[GalleryItem]:

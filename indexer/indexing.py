@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from celery import Celery
 
 from indexer.db import SessionFactory
+from indexer.errors import BrokerUnavailableError
+from indexer.job_liveness import beat
 from indexer.jobs import (
     JobProgress,
     create_job,
@@ -23,6 +26,7 @@ from indexer.jobs import (
     note_job,
     open_job,
 )
+from indexer.reading import display
 from indexer.sources import collect
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,26 @@ class IndexRun:
     job_id: int
     chunks: list[list[int]]
     scan_errors: list[tuple[str, str]]
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # unsupported types, ...
+    known: Counter[str] = field(default_factory=Counter)  # known files by status; "resumed"
+
+
+BEAT_S = 10.0  # how often a waiting process renews its job's heartbeat
+
+
+def check_broker(app: Celery, *, timeout_s: float = 3.0) -> None:
+    """Raise BrokerUnavailableError unless the broker accepts connections (eager apps: no
+    broker). Called before a job is created, so a dead broker leaves nothing behind."""
+    if app.conf.task_always_eager:
+        return
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout_s)
+    except Exception as exc:  # kombu raises the transport's own errors
+        raise BrokerUnavailableError(
+            f"the broker at REDIS_URL does not answer ({type(exc).__name__}: {exc}); "
+            "nothing was created"
+        ) from exc
 
 
 def start_index(
@@ -43,14 +67,19 @@ def start_index(
     chunk_size: int = 64,
     roots: Sequence[Path] | None = None,
     max_files: int | None = None,
+    lease_s: float = 120.0,
 ) -> IndexRun:
-    """Collect `paths` (files, folders, manifests) and create a job with pending rows."""
+    """Collect `paths` (files, folders, manifests) and create a job with pending rows,
+    taking over the rows that dead jobs left pending."""
     found = collect(paths, roots=roots, max_files=max_files)
+    known: Counter[str] = Counter()
+    source = " ".join(display(p) for p in paths)
     with sessions.begin() as session:
-        job, ids = create_job(session, source=" ".join(map(str, paths)), files=found.files)
-        note_job(session, job.id, found.errors)
+        job, ids = create_job(session, source, found.files, lease_s=lease_s, tally=known)
+        note_job(session, job.id, found.errors + found.skipped)
         job_id = job.id
-    return IndexRun(job_id=job_id, chunks=_chunks(ids, chunk_size), scan_errors=found.errors)
+    chunks = _chunks(ids, chunk_size)
+    return IndexRun(job_id, chunks, found.errors, skipped=found.skipped, known=known)
 
 
 def submit_index(
@@ -68,10 +97,11 @@ def submit_index(
     collects and embeds in a background thread, so the caller returns at once.
     """
     if not app.conf.task_always_eager:
+        check_broker(app)
         run = start_index(
             sessions, [source], chunk_size=chunk_size, roots=roots, max_files=max_files
         )
-        send_chunks(app, run)
+        send_or_fail(app, sessions, run)
         return run.job_id
     with sessions.begin() as session:
         job_id = open_job(session, source).id
@@ -94,7 +124,7 @@ def _run_in_thread(
         with sessions.begin() as session:
             job = get_job(session, job_id)
             ids = fill_job(session, job, found.files)
-            note_job(session, job_id, found.errors)
+            note_job(session, job_id, found.errors + found.skipped)
         send_chunks(app, IndexRun(job_id, _chunks(ids, chunk_size), found.errors))
         with sessions.begin() as session:
             finish_if_complete(session, job_id)
@@ -102,6 +132,20 @@ def _run_in_thread(
         log.exception("job %d failed", job_id)
         with sessions.begin() as session:
             fail_job(session, job_id, f"{type(exc).__name__}: {exc}")
+
+
+def send_or_fail(app: Celery, sessions: SessionFactory, run: IndexRun) -> None:
+    """`send_chunks`; when the broker fails meanwhile, mark the job failed (its pending rows
+    are resumed by the next run over the same files) and raise BrokerUnavailableError."""
+    try:
+        send_chunks(app, run)
+    except Exception as exc:
+        if app.conf.task_always_eager:
+            raise
+        reason = f"the broker failed while chunks were sent ({type(exc).__name__}: {exc})"
+        with sessions.begin() as session:
+            fail_job(session, run.job_id, reason + "; run the same index again to resume")
+        raise BrokerUnavailableError(reason) from exc
 
 
 def send_chunks(app: Celery, run: IndexRun, on_progress: Callable[[], None] | None = None) -> None:
@@ -130,7 +174,10 @@ def run_index(
         def report() -> None:
             callback(_progress(sessions, run.job_id))
 
-    send_chunks(app, run, report)
+    if app.conf.task_always_eager:
+        send_chunks(app, run, report)
+    else:
+        send_or_fail(app, sessions, run)
     return wait_for_job(sessions, run.job_id, on_progress, poll_s=poll_s, timeout_s=timeout_s)
 
 
@@ -148,7 +195,12 @@ def wait_for_job(
     batch commits, so without it the caller could see the job still "running".
     """
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    last_beat = time.monotonic()
     while True:
+        if time.monotonic() - last_beat > BEAT_S:  # this process still follows the job
+            with sessions.begin() as session:
+                beat(session, job_id)
+            last_beat = time.monotonic()
         progress = _progress(sessions, job_id)
         if on_progress:
             on_progress(progress)

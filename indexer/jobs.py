@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,11 +13,10 @@ from sqlalchemy.orm import Session
 
 from indexer.catalog import register_files
 from indexer.errors import NotFoundError
+from indexer.job_liveness import ACTIVE, owner_here
 from indexer.model_registry import missing_embeddings
 from indexer.models import Image, ImageStatus, Job, JobKind, JobStatus, utcnow
 from indexer.sources import SourceFile
-
-ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 @dataclass
@@ -44,22 +44,31 @@ class JobProgress:
 
 
 def open_job(session: Session, source: str) -> Job:
-    """Insert a queued job with no rows yet (its files are registered by `fill_job`)."""
-    job = Job(source=source, status=JobStatus.QUEUED)
+    """Insert a queued job with no rows yet (its files are registered by `fill_job`), owned
+    by this process."""
+    job = Job(source=source, status=JobStatus.QUEUED, owner=owner_here(), heartbeat_at=utcnow())
     session.add(job)
     session.flush()
     return job
 
 
-def fill_job(session: Session, job: Job, files: Sequence[Path | SourceFile]) -> list[int]:
+def fill_job(
+    session: Session,
+    job: Job,
+    files: Sequence[Path | SourceFile],
+    *,
+    lease_s: float = 120.0,
+    tally: Counter[str] | None = None,
+) -> list[int]:
     """Register the job's files and mark it running (done at once when nothing is new).
 
-    A job cancelled before its files were registered stays cancelled and gets none.
+    Rows that dead jobs left pending join this one (see `register_files`). A job cancelled
+    before its files were registered stays cancelled and gets none.
     """
     session.refresh(job, with_for_update=True)
     if job.status not in ACTIVE:
         return []
-    ids, skipped = register_files(session, files, job_id=job.id)
+    ids, skipped = register_files(session, files, job_id=job.id, lease_s=lease_s, tally=tally)
     job.total, job.skipped = len(ids), skipped
     if not ids:
         job.status, job.finished_at = JobStatus.DONE, utcnow()
@@ -70,11 +79,16 @@ def fill_job(session: Session, job: Job, files: Sequence[Path | SourceFile]) -> 
 
 
 def create_job(
-    session: Session, source: str, files: Sequence[Path | SourceFile]
+    session: Session,
+    source: str,
+    files: Sequence[Path | SourceFile],
+    *,
+    lease_s: float = 120.0,
+    tally: Counter[str] | None = None,
 ) -> tuple[Job, list[int]]:
     """Create a job and its pending rows; return the job and the ids to embed."""
     job = open_job(session, source)
-    return job, fill_job(session, job, files)
+    return job, fill_job(session, job, files, lease_s=lease_s, tally=tally)
 
 
 def get_job(session: Session, job_id: int) -> Job:
@@ -193,4 +207,6 @@ def finish_if_complete(session: Session, job_id: int) -> bool:
     )
     if pending == 0 and job.status in ACTIVE:
         job.status, job.finished_at = JobStatus.DONE, utcnow()
+    elif job.status in ACTIVE:
+        job.heartbeat_at = utcnow()  # a chunk was just done: the job is alive
     return pending == 0

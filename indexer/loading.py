@@ -16,8 +16,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
-from indexer.decode import decode_with_size, read_bytes
+from indexer.decode import decode_with_size
+from indexer.decode_budget import DEFAULT_BUDGET, DecodeBudget
 from indexer.errors import ImageError
+from indexer.reading import read_bytes
+from indexer.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -36,19 +39,51 @@ class LoadedFile:
 Prepare = Callable[[PILImage.Image], np.ndarray]
 
 
+@dataclass(frozen=True)
+class FileLimits:
+    """What reading and decoding one catalog file may cost."""
+
+    max_bytes: int | None = None
+    read_timeout_s: float | None = None
+    budget: DecodeBudget = DEFAULT_BUDGET
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileLimits:
+        return cls(settings.max_file_bytes, settings.read_timeout_s, settings.decode_budget)
+
+
+NO_LIMITS = FileLimits()
+
+
 def load_file(
-    path: Path, *, draft_size: int, max_pixels: int, prepare: Prepare | None = None
+    path: Path,
+    *,
+    draft_size: int,
+    max_pixels: int,
+    prepare: Prepare | None = None,
+    limits: FileLimits = NO_LIMITS,
 ) -> LoadedFile:
     """Read and decode one file (and `prepare` it); permanent problems come back as `error`,
-    never raised."""
+    never raised.
+
+    Catalog paths are stored resolved, so a last component that is now a symlink was
+    swapped in since: it is refused, like anything that is not a regular file.
+    """
     mtime_ns = _mtime_ns(path)  # before reading: a later write shows as a change
     try:
-        data = read_bytes(path)
+        data = read_bytes(
+            path,
+            max_bytes=limits.max_bytes,
+            timeout_s=limits.read_timeout_s,
+            follow_symlinks=False,
+        )
     except ImageError as exc:
         return LoadedFile(mtime_ns=mtime_ns, error=exc.message)
     sha, size = hashlib.sha256(data).hexdigest(), len(data)
     try:
-        image, pixels = decode_with_size(data, max_pixels=max_pixels, draft_size=draft_size)
+        image, pixels = decode_with_size(
+            data, max_pixels=max_pixels, draft_size=draft_size, budget=limits.budget
+        )
     except ImageError as exc:
         return LoadedFile(sha, size, mtime_ns, error=exc.message)
     array = prepare(image) if prepare is not None else None
@@ -62,11 +97,17 @@ def load_files(
     max_pixels: int,
     threads: int = 1,
     prepare: Prepare | None = None,
+    limits: FileLimits = NO_LIMITS,
 ) -> list[LoadedFile]:
     """`load_file` for each path, in order, using up to `threads` threads."""
     return list(
         iter_load_files(
-            paths, draft_size=draft_size, max_pixels=max_pixels, threads=threads, prepare=prepare
+            paths,
+            draft_size=draft_size,
+            max_pixels=max_pixels,
+            threads=threads,
+            prepare=prepare,
+            limits=limits,
         )
     )
 
@@ -78,12 +119,15 @@ def iter_load_files(
     max_pixels: int,
     threads: int = 1,
     prepare: Prepare | None = None,
+    limits: FileLimits = NO_LIMITS,
 ) -> Iterator[LoadedFile]:
     """`load_files` yielding each file, in order, as soon as it is ready: the threads keep
     decoding ahead while the caller embeds what has arrived."""
 
     def one(path: Path) -> LoadedFile:
-        return load_file(path, draft_size=draft_size, max_pixels=max_pixels, prepare=prepare)
+        return load_file(
+            path, draft_size=draft_size, max_pixels=max_pixels, prepare=prepare, limits=limits
+        )
 
     if threads <= 1 or len(paths) <= 1:
         yield from (one(p) for p in paths)

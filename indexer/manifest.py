@@ -9,14 +9,14 @@ accepted, other schemes are not (yet).
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from indexer.errors import BadRequestError
+from indexer.errors import BadRequestError, InvalidMetadataError
+from indexer.fields import parse_metadata
 
 MANIFEST_SUFFIXES = frozenset({".csv", ".jsonl"})
 Record = dict[str, Any]
@@ -70,6 +70,9 @@ def _add(manifest: Manifest, base: Path, where: str, record: Record | str) -> No
     except ValueError as exc:
         manifest.errors.append((where, str(exc)))
         return
+    except (RuntimeError, OSError):  # RuntimeError: a symlink loop (Python 3.11)
+        manifest.errors.append((where, "symlink loop, or a path that cannot be resolved"))
+        return
     manifest.entries.append(ManifestEntry(uri, local, record))
 
 
@@ -88,12 +91,12 @@ def _jsonl_records(handle: Any) -> Iterator[tuple[int, Record | str]]:
     for line_no, line in enumerate(handle, 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield line_no, f"invalid JSON: {exc.msg}"
+        try:  # finite numbers, bounded depth: what the catalog can store and serve as JSON
+            record = parse_metadata(line)
+        except InvalidMetadataError as exc:
+            yield line_no, exc.message.replace("metadata ", "record ", 1)
             continue
-        yield line_no, record if isinstance(record, dict) else "not a JSON object"
+        yield line_no, record
 
 
 def local_path(uri: str, base: Path) -> Path:

@@ -150,6 +150,8 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
+    owner: Mapped[str | None] = mapped_column(String(255))  # "host:pid" driving the job
+    heartbeat_at: Mapped[datetime | None] = mapped_column()  # last sign of life
 
 
 class ChangeOp(enum.StrEnum):

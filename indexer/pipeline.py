@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indexer.content_claim import claim_contents
+from indexer.db import SessionFactory
 from indexer.embedder import Embedder
-from indexer.loading import LoadedFile, iter_load_files, load_files
+from indexer.loading import NO_LIMITS, FileLimits, LoadedFile, iter_load_files, load_files
 from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
 
 STREAM_GROUP = 16  # files admitted, embedded and stored together while the rest decode
@@ -26,6 +27,40 @@ class BatchReport:
     failed: list[tuple[int, str]] = field(default_factory=list)  # (id, reason)
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """One pending row's file as read, with a vector per model when it decoded."""
+
+    image_id: int
+    loaded: LoadedFile
+    vectors: tuple[np.ndarray, ...] = ()  # (D,) per embedder, in the embedders' order
+
+
+def index_pending(
+    sessions: SessionFactory,
+    embedders: Sequence[Embedder],
+    image_ids: list[int],
+    *,
+    max_pixels: int,
+    decode_threads: int = 1,
+    limits: FileLimits = NO_LIMITS,
+) -> BatchReport:
+    """Index the pending rows among `image_ids` with no transaction open while their files
+    are read, decoded and embedded.
+
+    The rows are read in a read-only session; each group of files is then written in its
+    own short write transaction, which leaves alone rows another worker finished meanwhile.
+    Idempotent; permanent problems mark the row failed with the reason.
+    """
+    report = BatchReport()
+    with sessions() as session:
+        todo = [(row.id, _path(row)) for row in _pending(session, image_ids)]
+    for group in _decoded_groups(todo, embedders, max_pixels, decode_threads, limits):
+        with sessions.begin() as session:
+            _store_group(session, embedders, group, report)
+    return report
+
+
 def embed_images(
     session: Session,
     embedders: Sequence[Embedder],
@@ -33,37 +68,77 @@ def embed_images(
     *,
     max_pixels: int,
     decode_threads: int = 1,
+    limits: FileLimits = NO_LIMITS,
 ) -> BatchReport:
-    """Index the pending rows among `image_ids` with every given model (serving first).
-
-    Idempotent, so a redelivered batch is harmless. Permanent problems (unreadable or
-    undecodable files) mark the row failed with the reason; anything else raises, leaving
-    the rows pending for a retry.
-    """
+    """`index_pending` inside the caller's transaction (an upload, decoded and checked
+    before); anything but a permanent problem raises, leaving the rows pending."""
     report = BatchReport()
-    rows = session.scalars(
-        select(Image)
-        .where(Image.id.in_(image_ids), Image.status == ImageStatus.PENDING)
-        .order_by(Image.id)
-    ).all()
+    todo = [(row.id, _path(row)) for row in _pending(session, image_ids)]
+    for group in _decoded_groups(todo, embedders, max_pixels, decode_threads, limits):
+        _store_group(session, embedders, group, report)
+    session.flush()
+    return report
+
+
+def _pending(session: Session, image_ids: list[int]) -> Sequence[Image]:
+    query = select(Image).where(Image.id.in_(image_ids), Image.status == ImageStatus.PENDING)
+    return session.scalars(query.order_by(Image.id)).all()
+
+
+def _decoded_groups(
+    todo: list[tuple[int, Path]],
+    embedders: Sequence[Embedder],
+    max_pixels: int,
+    decode_threads: int,
+    limits: FileLimits,
+) -> Iterator[list[Decoded]]:
+    """Groups of read, decoded and embedded files, while later files still decode."""
     files = iter_load_files(
-        [_path(row) for row in rows],
+        [path for _, path in todo],
         draft_size=embedders[0].draft_size,
         max_pixels=max_pixels,
         threads=decode_threads,
         prepare=embedders[0].prepare,  # the serving model's inputs, made in the threads too
+        limits=limits,
     )
-    pairs = iter(zip(rows, files, strict=True))
-    while group := list(islice(pairs, STREAM_GROUP)):  # embed while later files decode
-        decoded = _admit(session, group, report)
+    pairs = iter(zip([image_id for image_id, _ in todo], files, strict=True))
+    while group := list(islice(pairs, STREAM_GROUP)):
+        readable = [f for _, f in group if f.image is not None]
+        per_model = [
+            _embed(embedder, readable, prepared=position == 0)
+            for position, embedder in enumerate(embedders)
+        ]
+        vectors = iter(zip(*per_model, strict=True)) if readable else iter(())
+        yield [
+            Decoded(image_id, f, next(vectors) if f.image is not None else ())
+            for image_id, f in group
+        ]
+
+
+def _embed(embedder: Embedder, files: list[LoadedFile], *, prepared: bool) -> np.ndarray:
+    """(N, D) vectors of decoded files, from their prepared arrays when `prepared`."""
+    if prepared and all(f.array is not None for f in files):
+        return embedder.embed_arrays([f.array for f in files if f.array is not None])
+    return embedder.embed([f.image for f in files if f.image is not None])
+
+
+def _store_group(
+    session: Session, embedders: Sequence[Embedder], group: list[Decoded], report: BatchReport
+) -> None:
+    """Record what reading found and store the vectors of the admitted rows."""
+    rows = {row.id: row for row in _pending(session, [d.image_id for d in group])}
+    live = [(rows[d.image_id], d) for d in group if d.image_id in rows]
+    admitted = _admit(session, [(row, d.loaded) for row, d in live], report)
+    chosen = {row.id for row, _ in admitted}
+    kept = [(row, d) for row, d in live if row.id in chosen]
+    if kept:
         for position, embedder in enumerate(embedders):
-            ready = position == 0 and all(f.array is not None for _, f in decoded)
-            _embed_and_store(session, embedder, decoded, prepared=ready)
-        for row, _ in decoded:
-            row.status, row.error = ImageStatus.INDEXED, None
-            report.indexed.append(row.id)
+            vectors = np.stack([d.vectors[position] for _, d in kept])  # (N, D)
+            store_vectors(session, [row.id for row, _ in kept], vectors, embedder.version)
+    for row, _ in kept:
+        row.status, row.error = ImageStatus.INDEXED, None
+        report.indexed.append(row.id)
     session.flush()
-    return report
 
 
 def embed_for_version(

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexer.errors import ConfigError
 
+if TYPE_CHECKING:
+    from indexer.decode_budget import DecodeBudget
+
 DEVICES = ("auto", "cpu", "cuda")
+MB = 1 << 20
 DISTANCES = ("cosine", "euclidean", "manhattan")
+_HOST_NAME = re.compile(r"\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -42,16 +49,39 @@ class Settings:
     anomaly_k: int = 5  # neighbours whose mean distance is a query's novelty score
     anomaly_percentile: float = 99.0  # of the catalog's leave-one-out scores: the threshold
     api_key_reads: bool = False  # True: read endpoints need the API key too
-    rate_limit_per_minute: int = 600  # searches per client and minute; 0: no limit
+    rate_limit_per_minute: int = 0  # searches per client and minute; 0 (default): no limit
     proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For hops)
+    # Host names served besides addresses, localhost and this machine's name ("*": any).
+    allowed_hosts: tuple[str, ...] = ()
     max_job_files: int = 1_000_000  # images one indexing job may list
     encoder_runtime: str = "auto"  # auto: ONNX Runtime on the CPU when installed, else PyTorch
     request_timeout_s: float = 30.0  # long API requests (duplicates, filtered search) give up
+    max_file_mb: float = 256.0  # catalog files larger than this are not read
+    read_timeout_s: float = 60.0  # reading one catalog file gives up after this
+    decode_memory_mb: float = 384.0  # estimated peak memory of one decode
+    decode_timeout_s: float = 10.0  # decoding one image gives up after this
+    max_jpeg_scans: int = 100  # progressive JPEGs with more scans are refused
+    job_lease_s: float = 120.0  # a running job silent this long (and not alive here) is dead
 
     @property
     def index_dir(self) -> Path:
         """Where index snapshots live, one file per model version."""
         return self.home / "index"
+
+    @property
+    def decode_budget(self) -> DecodeBudget:
+        """What one decode may cost beyond its pixel count."""
+        from indexer.decode_budget import DecodeBudget  # Pillow: only where images are decoded
+
+        return DecodeBudget(
+            max_memory_bytes=int(self.decode_memory_mb * MB),
+            max_seconds=self.decode_timeout_s,
+            max_jpeg_scans=self.max_jpeg_scans,
+        )
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * MB)
 
     @property
     def upload_dir(self) -> Path:
@@ -107,10 +137,17 @@ class Settings:
             anomaly_k=int(_number(env, "LOOKALIKE_ANOMALY_K", 5)),
             anomaly_percentile=percentile,
             api_key_reads=_flag(env, "LOOKALIKE_API_KEY_READS"),
-            rate_limit_per_minute=_count(env, "LOOKALIKE_RATE_LIMIT", 600),
+            rate_limit_per_minute=_count(env, "LOOKALIKE_RATE_LIMIT", 0),
             proxy_hops=_count(env, "LOOKALIKE_PROXY_HOPS", 0),
+            allowed_hosts=_hosts(env.get("LOOKALIKE_ALLOWED_HOSTS", "")),
             max_job_files=int(_number(env, "LOOKALIKE_MAX_JOB_FILES", 1_000_000)),
             request_timeout_s=_number(env, "LOOKALIKE_REQUEST_TIMEOUT_S", 30.0),
+            max_file_mb=_number(env, "LOOKALIKE_MAX_FILE_MB", 256.0),
+            read_timeout_s=_number(env, "LOOKALIKE_READ_TIMEOUT_S", 60.0),
+            decode_memory_mb=_number(env, "LOOKALIKE_DECODE_MEMORY_MB", 384.0),
+            decode_timeout_s=_number(env, "LOOKALIKE_DECODE_TIMEOUT_S", 10.0),
+            max_jpeg_scans=int(_number(env, "LOOKALIKE_MAX_JPEG_SCANS", 100)),
+            job_lease_s=_number(env, "LOOKALIKE_JOB_LEASE_S", 120.0),
             encoder_runtime=_choice(
                 env, "LOOKALIKE_ENCODER_RUNTIME", ("auto", "onnx", "onnx-int8", "torch")
             ),
@@ -120,6 +157,18 @@ class Settings:
 def _paths(raw: str) -> tuple[Path, ...]:
     """Colon-separated folders, user-expanded and resolved (symlinks included)."""
     return tuple(Path(part).expanduser().resolve() for part in raw.split(":") if part.strip())
+
+
+def _hosts(raw: str) -> tuple[str, ...]:
+    """Comma-separated host names: `name`, `.domain` (and its subdomains) or `*`."""
+    hosts = tuple(part.strip().lower().rstrip(".") for part in raw.split(",") if part.strip())
+    for host in hosts:
+        if host != "*" and not _HOST_NAME.fullmatch(host):
+            raise ConfigError(
+                "LOOKALIKE_ALLOWED_HOSTS takes host names such as search.example.com or "
+                f".example.com (no scheme, port or path), got {host!r}"
+            )
+    return hosts
 
 
 def _default_threads() -> int:

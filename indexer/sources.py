@@ -27,6 +27,7 @@ class SourceFile:
 class Collected:
     files: list[SourceFile] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path or record, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # not images we index
 
 
 def collect(
@@ -50,6 +51,7 @@ def collect(
         else:
             scan = scan_paths([path])
             collected.errors.extend(scan.errors)
+            collected.skipped.extend(scan.skipped)
             found = [SourceFile(p) for p in scan.files]
         for item in found:
             if roots is not None and not inside(item.path, roots):

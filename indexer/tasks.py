@@ -9,7 +9,8 @@ from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
 from indexer import jobs, resources, telemetry
-from indexer.pipeline import BatchReport, embed_for_version, embed_images
+from indexer.loading import FileLimits
+from indexer.pipeline import BatchReport, embed_for_version, index_pending
 from indexer.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,14 @@ def register_tasks(app: Celery) -> None:
         settings: Settings = self.app.conf.lookalike_settings
         factory = resources.session_factory(settings)
         embedders = resources.active_embedders(settings, factory)
-        with factory.begin() as session:
-            report = embed_images(
-                session,
-                embedders,
-                image_ids,
-                max_pixels=settings.max_pixels,
-                decode_threads=settings.decode_threads,
-            )
+        report = index_pending(
+            factory,
+            embedders,
+            image_ids,
+            max_pixels=settings.max_pixels,
+            decode_threads=settings.decode_threads,
+            limits=FileLimits.from_settings(settings),
+        )
         telemetry.count_embedded(report, [e.version for e in embedders])
         if job_id is not None:
             self.app.tasks["lookalike.finish_job"].delay(job_id)  # on the CPU queue

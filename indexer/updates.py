@@ -14,7 +14,9 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from indexer.errors import ImageError
 from indexer.models import ChangeOp, Embedding, Image, ImageStatus, IndexChange
+from indexer.reading import read_bytes
 
 RECHECKED = frozenset({ImageStatus.INDEXED, ImageStatus.DUPLICATE, ImageStatus.FAILED})
 
@@ -39,10 +41,10 @@ def file_changed(row: Image) -> bool:
         return True
     if row.mtime_ns == stat.st_mtime_ns:
         return False
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return False
+    try:  # regular files only: a pipe swapped in must not hang the registration
+        digest = hashlib.sha256(read_bytes(path, follow_symlinks=False)).hexdigest()
+    except ImageError:
+        return True  # unreadable now: embed again, so the row fails with the reason
     if digest != row.sha256:
         return True
     row.mtime_ns = stat.st_mtime_ns  # touched, not changed: remember, so it is not hashed again

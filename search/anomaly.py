@@ -4,6 +4,12 @@ The score is the mean distance from the query to its k nearest normal images (th
 or a gallery's references). The threshold is a percentile of the same score measured on
 the normal images themselves, each against the others (leave-one-out): with the 99th
 percentile, about 1% of normal images would be flagged.
+
+For the catalog, the leave-one-out neighbour distances of a sample of it are computed once per
+index state and kept (one sample per process, bounded by CALIBRATION_SAMPLE rows and the
+largest k asked for); any percentile and any k it covers are then read from it, in microseconds.
+The sample is taken again when the serving model or distance changes, when a larger k is asked
+for, or when the catalog has changed (adds plus deletes) by more than STALE_FRACTION of it.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from search.metric import scores_between
 from search.serving import Serving
 
 CALIBRATION_SAMPLE = 2000  # catalog images scored leave-one-out to set the threshold
+CALIBRATION_K = 32  # neighbours kept per sampled image at least, so most k reuse one sample
+STALE_FRACTION = 0.01  # catalog changes beyond this share of it call for a new sample
 
 
 @dataclass(frozen=True)
@@ -45,8 +53,39 @@ class AnomalyResult:
     model: str
 
 
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """Each sampled catalog image's nearest distances to the other images, at one index state."""
+
+    version: str
+    distance: str
+    seq: int  # the last catalog change the index held when sampled
+    ntotal: int
+    sums: np.ndarray  # (n, K) float64: sums[i, j] = sum of image i's j+1 nearest distances
+    counts: np.ndarray  # (n,) int: neighbours image i has (K, or fewer in a small catalog)
+
+    @property
+    def k(self) -> int:
+        return int(self.sums.shape[1])
+
+    def covers(self, version: str, distance: str, seq: int, k: int) -> bool:
+        """True when this sample answers for `k` neighbours at index state `seq`."""
+        return (
+            (version, distance) == (self.version, self.distance)
+            and abs(seq - self.seq) <= STALE_FRACTION * self.ntotal
+            and (k <= self.k or self.k + 1 >= self.ntotal)  # or: every neighbour is in
+        )
+
+    def threshold(self, k: int, percentile: float) -> float:
+        """The percentile of the sampled images' mean distance to their k nearest others."""
+        used = np.minimum(k, self.counts)  # (n,)
+        rows = np.arange(len(used))
+        scores = self.sums[rows, used - 1] / used  # (n,)
+        return float(np.percentile(scores, percentile))
+
+
 class AnomalyScorer:
-    """Scores queries against the catalog or a gallery; catalog thresholds are cached."""
+    """Scores queries against the catalog or a gallery; keeps the catalog's leave-one-out sample."""
 
     def __init__(
         self, engine: QueryEngine, galleries: GalleryService, *, k: int, percentile: float
@@ -55,8 +94,8 @@ class AnomalyScorer:
         self.galleries = galleries
         self.k = k
         self.percentile = percentile
-        self._cache: dict[tuple[str, int, int, float, str], tuple[float, int]] = {}
-        self._lock = threading.Lock()
+        self._sample: LeaveOneOut | None = None
+        self._lock = threading.Lock()  # one sampling at a time; the others wait and reuse it
 
     def score(
         self,
@@ -86,25 +125,32 @@ class AnomalyScorer:
         )  # fmt: skip
 
     def catalog_threshold(self, serving: Serving, k: int, percentile: float) -> tuple[float, int]:
-        """The percentile of leave-one-out scores of (a sample of) the catalog; cached."""
-        ntotal = serving.index_sync.require_ready().ntotal
-        key = (serving.version, ntotal, k, percentile, self.engine.distance)
+        """The percentile of leave-one-out scores of (a sample of) the catalog, and the
+        sample's size; the sample is reused while it covers this index state and k."""
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+            sample = self._sample
+            seq = serving.index_sync.last_seq
+            if sample is None or not sample.covers(serving.version, self.engine.distance, seq, k):
+                sample = self._sample = self._leave_one_out(serving, max(k, self.k, CALIBRATION_K))
+        return sample.threshold(k, percentile), len(sample.counts)
+
+    def _leave_one_out(self, serving: Serving, k: int) -> LeaveOneOut:
+        ntotal = serving.index_sync.require_ready().ntotal
+        seq = serving.index_sync.last_seq
         ids = self._sample_ids(serving.version)
         found, vectors = serving.index_sync.exact_vectors(ids)
         if len(found) < 2:
             raise BadRequestError("scoring novelty needs at least 2 indexed catalog images")
         hits = self.engine.search_vectors(vectors, k=k + 1, serving=serving)
-        scores = [
-            np.mean([h.distance for h in row if h.id != own][:k])
-            for own, row in zip(found.tolist(), hits, strict=True)
-        ]
-        result = (float(np.percentile(scores, percentile)), len(scores))
-        with self._lock:
-            self._cache[key] = result
-        return result
+        distances = np.full((len(found), k), np.nan)  # (n, k)
+        for row, (own, row_hits) in enumerate(zip(found.tolist(), hits, strict=True)):
+            nearest = [h.distance for h in row_hits if h.id != own][:k]
+            distances[row, : len(nearest)] = nearest
+        counts = np.sum(~np.isnan(distances), axis=1)  # (n,)
+        sums = np.cumsum(np.nan_to_num(distances, nan=0.0), axis=1)  # (n, k)
+        return LeaveOneOut(
+            serving.version, self.engine.distance, seq, ntotal, sums, np.maximum(counts, 1)
+        )
 
     def _sample_ids(self, version: str) -> np.ndarray:
         with self.engine.sessions() as session:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from indexer.catalog import get_image
 from indexer.db import SessionFactory
 from indexer.decode import decode_image
+from indexer.decode_budget import DEFAULT_BUDGET, DecodeBudget
 from indexer.models import Embedding, Image, ImageStatus
 from indexer.training.calibration import Calibration
 from indexer.training.distances import check_distance
@@ -53,11 +54,13 @@ class QueryEngine:
         max_pixels: int = 64_000_000,
         distance: str = "cosine",
         request_timeout_s: float | None = None,
+        decode_budget: DecodeBudget = DEFAULT_BUDGET,
     ) -> None:
         self.serving = serving
         self.sessions = sessions
         self.max_k = max_k
         self.max_pixels = max_pixels
+        self.decode_budget = decode_budget
         self.distance = check_distance(distance)
         self.request_timeout_s = request_timeout_s
 
@@ -68,7 +71,12 @@ class QueryEngine:
 
     def embed_bytes(self, data: bytes, serving: Serving | None = None) -> Embeddings:
         embedder = (serving or self.serving.current()).embedder
-        image = decode_image(data, max_pixels=self.max_pixels, draft_size=embedder.draft_size)
+        image = decode_image(
+            data,
+            max_pixels=self.max_pixels,
+            draft_size=embedder.draft_size,
+            budget=self.decode_budget,
+        )
         return embedder.embed([image])  # (1, D)
 
     def search_image(

@@ -105,7 +105,10 @@ class GalleryService:
     def _re_embed(self, item: GalleryItem, serving: Serving) -> None:
         embedder = serving.embedder
         image = decode_image(
-            item.data, max_pixels=self.engine.max_pixels, draft_size=embedder.draft_size
+            item.data,
+            max_pixels=self.engine.max_pixels,
+            draft_size=embedder.draft_size,
+            budget=self.engine.decode_budget,
         )
         item.vector = embedder.embed([image]).tobytes()
         item.model_version = serving.version

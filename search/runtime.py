@@ -43,6 +43,7 @@ def build_runtime(settings: Settings, *, load: str = "now") -> Runtime:
         max_pixels=settings.max_pixels,
         distance=settings.distance,
         request_timeout_s=settings.request_timeout_s,
+        decode_budget=settings.decode_budget,
     )
     galleries = GalleryService(engine)
     anomaly = AnomalyScorer(

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from indexer.catalog import create_pending, find_by_uri
 from indexer.decode import decode_image
-from indexer.errors import BadRequestError, ImageError
+from indexer.embedder import Embedder
+from indexer.errors import ImageError, UriConflictError
+from indexer.fields import MAX_URI, check_metadata, check_text
 from indexer.models import Image, ImageStatus
 from indexer.pipeline import embed_images
 from indexer.resources import active_embedders
+from indexer.settings import Settings
 from indexer.storage import store_bytes
 from search.runtime import Runtime
+
+VALIDATE_SIDE = 512  # uploads are decoded down to about this side to be checked
 
 
 @dataclass(frozen=True)
@@ -27,9 +34,22 @@ class AddResult:
 def add_image(
     runtime: Runtime, data: bytes, *, uri: str | None = None, metadata: dict[str, Any] | None = None
 ) -> AddResult:
-    """Validate, store and embed an upload; an identical image already indexed is returned as is."""
+    """Validate, store and embed an upload; an identical image already indexed is returned as is.
+
+    A uri another row holds raises UriConflictError (409), also when a concurrent upload takes
+    it first; a full disk raises StorageFullError (507). Either way nothing is left behind.
+    """
     settings = runtime.settings
-    decode_image(data, max_pixels=settings.max_pixels)  # reject bad input before storing anything
+    metadata = check_metadata(metadata or {})
+    if uri is not None:
+        check_text("uri", uri, max_length=MAX_URI)
+    # Reject bad input before storing anything, within the decode budget (422 beyond it).
+    decode_image(
+        data,
+        max_pixels=settings.max_pixels,
+        draft_size=VALIDATE_SIDE,
+        budget=settings.decode_budget,
+    )
     sha = hashlib.sha256(data).hexdigest()
     with runtime.sessions.begin() as session:
         existing = session.scalars(select(Image).where(Image.content_key == sha)).first()
@@ -37,20 +57,44 @@ def add_image(
             return AddResult(existing, created=False)
         uri = uri or f"upload://{sha}"
         if find_by_uri(session, uri) is not None:
-            raise BadRequestError(f"uri {uri!r} is already in the catalog with other content")
-    path = store_bytes(settings.upload_dir, data)
+            raise UriConflictError(f"uri {uri!r} is already in the catalog with other content")
     embedders = active_embedders(settings, runtime.sessions)
     with runtime.sessions() as session:
-        row = create_pending(session, uri=uri, path=str(path), metadata=metadata)
+        row = create_pending(session, uri=uri, path=None, metadata=metadata)  # claims the uri
+        result = _store_and_embed(session, row, data, embedders=embedders, settings=settings)
+    if result.created:
+        runtime.index_sync.catch_up()
+    return result
+
+
+def _store_and_embed(
+    session: Session,
+    row: Image,
+    data: bytes,
+    *,
+    embedders: Sequence[Embedder],
+    settings: Settings,
+) -> AddResult:
+    """Store the bytes of the claimed `row`, embed and commit; remove a new file on failure."""
+    sha = hashlib.sha256(data).hexdigest()
+    fresh = not (settings.upload_dir / sha).exists()
+    path = store_bytes(settings.upload_dir, data)
+    try:
+        row.path = str(path)
         report = embed_images(session, embedders, [row.id], max_pixels=settings.max_pixels)
         if report.failed:
-            session.rollback()
             raise ImageError(report.failed[0][1])
         if report.duplicates:  # another request stored the same content meanwhile
             session.rollback()
             canonical = session.scalars(select(Image).where(Image.content_key == sha)).one()
+            if fresh and canonical.path != str(path):
+                path.unlink(missing_ok=True)
             return AddResult(canonical, created=False)
         assert row.status == ImageStatus.INDEXED
         session.commit()
-    runtime.index_sync.catch_up()
+    except BaseException:
+        session.rollback()
+        if fresh:
+            path.unlink(missing_ok=True)
+        raise
     return AddResult(row, created=True)

@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from web import (
         api,
         api_anomaly,
+        api_batch,
         api_compare,
         api_duplicates,
         api_feedback,
@@ -21,10 +22,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         api_jobs,
         auth,
         errors,
+        hosts,
         metrics,
+        openapi,
         pages,
+        params,
         rate_limit,
         security,
+        serialize,
     )
 
     if runtime is None:
@@ -32,11 +37,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = int(runtime.settings.max_upload_mb * 1024 * 1024)
     app.extensions["lookalike"] = runtime
+    app.json = serialize.FiniteJSONProvider(app)
+    params.init_app(app)  # before the blueprints: bounds every <int:...> route id
     errors.init_app(app)
     metrics.init_app(app)
+    hosts.init_app(app)  # first: a request for another host's name runs nothing else
     for module in (api, api_anomaly, api_compare, api_duplicates, api_feedback, api_galleries):
         app.register_blueprint(module.bp)
     app.register_blueprint(api_jobs.bp)
+    app.register_blueprint(api_batch.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
     security.init_app(app)
     auth.init_app(app)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,8 @@ from PIL import Image as PILImage
 
 from indexer.catalog import delete_image, embedding_versions, get_image
 from indexer.decode import read_bytes
-from indexer.errors import BadRequestError, ImageError, NotFoundError
+from indexer.errors import ImageError, NotFoundError
+from indexer.fields import MAX_URI
 from indexer.thumbnail import make_thumbnail
 from search.filters import MetadataFilter
 from search.runtime import Runtime
@@ -21,6 +20,9 @@ from search.uploads import add_image
 from web import serialize
 from web.auth import require_api_key
 from web.health import health_report
+from web.params import float_arg, int_arg, metadata_arg, text_arg, upload
+
+__all__ = ["bp", "float_arg", "int_arg", "runtime", "upload"]  # the views' shared helpers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -29,59 +31,11 @@ def runtime() -> Runtime:
     return current_app.extensions["lookalike"]
 
 
-def _upload(field: str = "image") -> bytes:
-    upload = request.files.get(field)
-    if upload is None:
-        raise BadRequestError(f"send the image as multipart form field {field!r}")
-    return upload.read()
-
-
-def int_arg(source: Any, name: str, default: int) -> int:
-    raw = source.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except (TypeError, ValueError) as exc:
-        raise BadRequestError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def float_arg(source: Any, name: str, default: float | None = None) -> float | None:
-    raw = source.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError) as exc:
-        raise BadRequestError(f"{name} must be a number, got {raw!r}") from exc
-    if not math.isfinite(value):
-        raise BadRequestError(f"{name} must be a finite number, got {raw!r}")
-    return value
-
-
-def upload(field: str = "image") -> bytes:
-    """The bytes of the multipart file `field`; BadRequestError when it is missing."""
-    return _upload(field)
-
-
-def _metadata_arg() -> dict[str, Any]:
-    raw = request.form.get("metadata")
-    if not raw:
-        return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise BadRequestError(f"metadata is not valid JSON: {exc.msg}") from exc
-    if not isinstance(value, dict):
-        raise BadRequestError("metadata must be a JSON object")
-    return value
-
-
 @bp.post("/search")
 def search() -> Response:
     k = int_arg(request.form, "k", 10)
     where = MetadataFilter.parse(request.form.getlist("filter"))
-    result = runtime().engine.search_image(_upload(), k=k, where=where)
+    result = runtime().engine.search_image(upload(), k=k, where=where)
     return jsonify(serialize.search_result(result))
 
 
@@ -95,8 +49,8 @@ def similar(image_id: int) -> Response:
 @bp.post("/images")
 @require_api_key
 def add() -> tuple[Response, int]:
-    uri = request.form.get("uri") or None
-    result = add_image(runtime(), _upload(), uri=uri, metadata=_metadata_arg())
+    uri = text_arg(request.form, "uri", max_length=MAX_URI)
+    result = add_image(runtime(), upload(), uri=uri, metadata=metadata_arg())
     body = _image_json(result.image.id) | {"created": result.created}
     return jsonify(body), 201 if result.created else 200
 

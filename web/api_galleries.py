@@ -19,6 +19,7 @@ from indexer.galleries import (
 from indexer.models import Gallery, GalleryItem
 from web.api import float_arg, int_arg, runtime, upload
 from web.auth import require_api_key
+from web.params import fields
 
 bp = Blueprint("galleries", __name__, url_prefix="/api/v1/galleries")
 
@@ -54,7 +55,7 @@ def show(name: str) -> Response:
 @require_api_key
 def update(name: str) -> Response:
     """Form or JSON `threshold`: a score, or empty / null to use the calibrated one."""
-    source = request.get_json(silent=True) or request.form
+    source = fields()
     with runtime().sessions.begin() as session:
         gallery = set_threshold(session, name, float_arg(source, "threshold"))
         return jsonify(gallery_json(session, gallery))

@@ -17,9 +17,12 @@ from search.runtime import Runtime
 from web import serialize
 from web.api import int_arg
 from web.auth import require_api_key
+from web.params import json_object, text_arg
 
 bp = Blueprint("api_jobs", __name__, url_prefix="/api/v1")
 MAX_LIST = 100
+MAX_CHUNK = 10_000  # images per task
+MAX_SOURCE = 4096  # characters of a source path
 
 
 def runtime() -> Runtime:
@@ -37,15 +40,16 @@ def celery_app() -> Celery:
 @bp.post("/jobs")
 @require_api_key
 def create() -> tuple[Response, int, dict[str, str]]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("source"), str):
+    body = json_object()
+    raw_source = text_arg(body, "source", max_length=MAX_SOURCE)
+    if raw_source is None:
         raise BadRequestError('send JSON {"source": "<server-side folder or manifest>"}')
     chunk_size = int_arg(body, "chunk_size", 64)
-    if chunk_size < 1:
-        raise BadRequestError(f"chunk_size must be positive, got {chunk_size}")
+    if not 1 <= chunk_size <= MAX_CHUNK:
+        raise BadRequestError(f"chunk_size must be between 1 and {MAX_CHUNK}, got {chunk_size}")
     rt = runtime()
     roots = rt.settings.source_roots
-    source = check_source(body["source"], roots)
+    source = check_source(raw_source, roots)
     job_id = submit_index(
         celery_app(),
         rt.sessions,

@@ -36,13 +36,17 @@ def require_api_key(view: Callable[P, R]) -> Callable[P, R]:
 def check_key() -> None:
     """Raise AuthError unless the request carries the configured key (none set: no-op)."""
     expected = current_app.extensions["lookalike"].settings.api_key
-    if expected:
-        given = request.headers.get(HEADER, "")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise AuthError(f"this endpoint needs a valid {HEADER} header")
+    if expected and not has_key(expected):
+        raise AuthError(f"this endpoint needs a valid {HEADER} header")
 
 
-OPEN = frozenset({"api.health"})
+def has_key(expected: str) -> bool:
+    """True when the request's key header is `expected` (compared in constant time)."""
+    given = request.headers.get(HEADER, "")
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+OPEN = frozenset({"api.health", "openapi.spec"})
 
 
 def _check_reads() -> None:

@@ -17,10 +17,12 @@ from indexer.db import make_session_factory
 from indexer.decode import read_bytes
 from indexer.demo import demo_catalog, demo_settings, use_demo_model
 from indexer.errors import ConfigError, LookalikeError
-from indexer.indexing import run_index, start_index
-from indexer.jobs import JobProgress
-from indexer.models import Image, Job
+from indexer.indexing import IndexRun, check_broker, run_index, start_index
+from indexer.jobs import JobProgress, fail_job
+from indexer.models import Image, ImageStatus, Job
+from indexer.reading import display
 from indexer.settings import Settings
+from search.batch import MAX_QUERIES, BatchAnswer, BatchQuery, search_batch
 from search.filters import MetadataFilter
 from search.runtime import build_runtime
 from search.snapshot import load_snapshot
@@ -38,8 +40,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         handler=lambda a, s: index(s, a.paths, chunk_size=a.chunk_size, progress=not a.no_progress)
     )
 
-    p = sub.add_parser("search", help="find catalog images similar to query images")
-    p.add_argument("images", nargs="+", help="query image files")
+    p = sub.add_parser(
+        "search", help="find catalog images similar to query images and catalog images"
+    )
+    p.add_argument("images", nargs="*", help="query image files")
+    p.add_argument(
+        "--id",
+        dest="ids",
+        type=int,
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a catalog image id to query by (repeatable; the image itself is left out)",
+    )
     p.add_argument("-k", type=int, default=10, help="results per query (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
@@ -50,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="only results whose metadata KEY equals VALUE (repeatable: all must match)",
     )
     p.set_defaults(
-        handler=lambda a, s: search(s, a.images, k=a.k, as_json=a.json, filters=a.filter)
+        handler=lambda a, s: search(s, a.images, ids=a.ids, k=a.k, as_json=a.json, filters=a.filter)
     )
 
     p = sub.add_parser("serve", help="serve the page and JSON API")
@@ -101,15 +114,31 @@ def _status_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress: bool) -> int:
-    """Index files and folders; exit 1 when a path or an image failed (the rest is indexed)."""
+    """Index files and folders; exit 1 when a path or an image failed (the rest is indexed).
+
+    Rows that an interrupted run left pending are taken over; Ctrl-C leaves the job marked
+    interrupted, and running the same command again resumes it.
+    """
     sessions = make_session_factory(settings.database_url)
     app = make_celery(settings)
-    run = start_index(sessions, paths, chunk_size=chunk_size, max_files=settings.max_job_files)
+    check_broker(app)  # before anything is created
+    run = start_index(
+        sessions,
+        paths,
+        chunk_size=chunk_size,
+        max_files=settings.max_job_files,
+        lease_s=settings.job_lease_s,
+    )
     for path, reason in run.scan_errors:
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    for path, reason in run.skipped:
+        print(f"not indexed {path}: {reason}", file=sys.stderr)
     total = sum(len(chunk) for chunk in run.chunks)
     mode = "in-process" if settings.embedded else f"on Redis queue {QUEUE}"
-    print(f"job {run.job_id}: {total} new images to embed {mode}", file=sys.stderr)
+    resumed = (
+        f" ({run.known['resumed']} resumed from interrupted runs)" if run.known["resumed"] else ""
+    )
+    print(f"job {run.job_id}: {total} new images to embed {mode}{resumed}", file=sys.stderr)
     bar = tqdm(total=total, unit="img", disable=not progress or total == 0, file=sys.stderr)
 
     def on_progress(p: JobProgress) -> None:
@@ -117,45 +146,86 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
         eta = "?" if p.eta_s is None else f"{p.eta_s:.0f}s"
         bar.set_postfix(failed=p.failed, dup=p.duplicates, rate=f"{p.rate:.1f}/s", eta=eta)
 
-    result = run_index(app, sessions, run, on_progress=on_progress)
+    try:
+        result = run_index(app, sessions, run, on_progress=on_progress)
+    except KeyboardInterrupt:
+        bar.close()
+        with sessions.begin() as session:
+            fail_job(session, run.job_id, "interrupted (Ctrl-C); run the same index to resume")
+        print(f"interrupted: job {run.job_id}; run the same command again to resume")
+        return 130
     bar.close()
     if settings.embedded and total:
         build_runtime(settings, load="now").index_sync.save()
-    print(
-        f"added {result.indexed}, duplicates skipped {result.duplicates}, "
-        f"already indexed {result.skipped}, failed {result.failed}"
-    )
+    print(summary_line(result, run))
     for uri, reason in result.failures:
-        print(f"failed {uri}: {reason}")
+        print(f"failed {display(uri)}: {reason}")
     return 1 if result.failed or run.scan_errors else 0
+
+
+def summary_line(result: JobProgress, run: IndexRun) -> str:
+    """What the run added, and what it left as it found it: only searchable rows count as
+    "already indexed"."""
+    known = run.known
+    parts = [
+        f"added {result.indexed}",
+        f"duplicates skipped {result.duplicates}",
+        f"already indexed {known[ImageStatus.INDEXED] + known[ImageStatus.DUPLICATE]}",
+        f"failed {result.failed}",
+    ]
+    if known[ImageStatus.FAILED]:
+        parts.append(f"failed before and unchanged {known[ImageStatus.FAILED]}")
+    if known[ImageStatus.PENDING]:
+        parts.append(f"in progress in another running job {known[ImageStatus.PENDING]}")
+    if run.skipped:
+        parts.append(f"not indexed (unsupported) {len(run.skipped)}")
+    return ", ".join(parts)
 
 
 def search(
     settings: Settings,
     images: Sequence[str],
     *,
+    ids: Sequence[int] = (),
     k: int,
     as_json: bool,
     filters: Sequence[str] = (),
 ) -> int:
-    """Run one search per query image; a bad query is reported and the others still run."""
+    """Answer every query image and catalog id in one batch; a bad query is reported, the
+    others still answered (the twin of POST /api/v1/search/batch)."""
+    if not images and not ids:
+        raise ConfigError("give query image files, --id catalog ids, or both")
     where = MetadataFilter.parse(filters)
     engine = build_runtime(settings, load="now").engine
-    answers: list[dict[str, Any]] = []
-    failed = False
-    for path in images:
+    unread: dict[int, LookalikeError] = {}
+    queries: list[BatchQuery] = []
+    for position, path in enumerate(images):
         try:
-            result = engine.search_image(read_bytes(Path(path).expanduser()), k=k, where=where)
-            answers.append({"query": path} | serialize.search_result(result))
+            queries.append(BatchQuery(name=path, data=read_bytes(Path(path).expanduser())))
         except LookalikeError as exc:
-            failed = True
-            answers.append({"query": path, "error": {"code": exc.code, "message": exc.message}})
+            unread[position] = exc
+            queries.append(BatchQuery(name=path))
+    queries += [BatchQuery(image_id=image_id) for image_id in ids]
+    answers = []
+    for start in range(0, len(queries), MAX_QUERIES):
+        part = search_batch(engine, queries[start : start + MAX_QUERIES], k=k, where=where)
+        answers += [_answer(a, unread.get(start + i)) for i, a in enumerate(part.answers)]
     if as_json:
         print(json.dumps({"queries": answers}, indent=2))
     else:
         for answer in answers:
             _print_answer(answer)
-    return 1 if failed else 0
+    return 1 if any("error" in answer for answer in answers) else 0
+
+
+def _answer(answer: BatchAnswer, unread: LookalikeError | None) -> dict[str, Any]:
+    """The API's answer, with `query` naming the file or `#id` (and a read error kept)."""
+    body = serialize.batch_answer(answer)
+    label = answer.query.name if answer.query.image_id is None else f"#{answer.query.image_id}"
+    if unread is not None:
+        body = {"error": {"code": unread.code, "message": unread.message}}
+    body.pop("image", None)
+    return {"query": label} | body
 
 
 def _print_answer(answer: dict[str, Any]) -> None:
@@ -165,13 +235,13 @@ def _print_answer(answer: dict[str, Any]) -> None:
         return
     for rank, hit in enumerate(answer["results"], 1):
         print(f"{rank:4d}  {hit['score']:.4f}  #{hit['id']:<7d} {hit['uri']}")
-    print(f"   ({answer['took_ms']:.1f} ms)")
 
 
 def serve(settings: Settings, *, host: str, port: int) -> int:
     from web import create_app
+    from web.hosts import with_bound_host
 
-    app = create_app(settings)
+    app = create_app(with_bound_host(settings, host))
     print(f"Lookalike serving on http://{host}:{port}", file=sys.stderr)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
     return 0

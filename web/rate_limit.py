@@ -1,15 +1,19 @@
-"""Per-client rate limits on the search endpoints, counted in Redis when there is one.
+"""Opt-in per-client rate limits on the search endpoints, counted in Redis when there is one.
 
-A fixed one-minute window per client: the client is its API key when it sends one, else its
-address (behind a reverse proxy set LOOKALIKE_PROXY_HOPS so the address is the real client's).
-Over the limit: 429 with Retry-After. Counters live in Redis so every web process and machine
-shares them; the embedded default (no Redis) counts in-process. If Redis cannot be reached
-the request is let through and the failure logged: a limiter must not take search down.
+Off unless LOOKALIKE_RATE_LIMIT is set (docker-compose.yml sets it). A fixed one-minute window
+per client. The client is the configured API key when the request carries it (verified, so a
+made-up key earns no fresh budget), else its address: behind reverse proxies set
+LOOKALIKE_PROXY_HOPS so the address is the real client's, never one a client wrote into
+X-Forwarded-For. An IPv6 client is its /64, the block one subscriber holds. Over the limit: 429
+with Retry-After. Counters live in Redis so every web process and machine shares them; the
+embedded default (no Redis) counts in-process. If Redis cannot be reached the request is let
+through and the failure logged: a limiter must not take search down.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import threading
 import time
@@ -19,13 +23,14 @@ import redis
 from flask import Flask, current_app, request
 
 from indexer.errors import LookalikeError
-from web.auth import HEADER
+from web.auth import has_key
 
 log = logging.getLogger(__name__)
 WINDOW_S = 60
 LIMITED = frozenset(
     {
         "api.search",
+        "batch.search",
         "api.similar",
         "compare.compare",
         "galleries.identify",
@@ -75,10 +80,23 @@ class RedisCounter:
 
 
 def client_key() -> str:
-    key = request.headers.get(HEADER)
-    if key:
-        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"ip:{request.remote_addr}"
+    """The verified API key's bucket, else the client address's (IPv6: its /64)."""
+    expected = current_app.extensions["lookalike"].settings.api_key
+    if expected and has_key(expected):
+        return "key:" + hashlib.sha256(expected.encode()).hexdigest()[:16]
+    return "ip:" + _address_block(request.remote_addr or "")
+
+
+def _address_block(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an IP (a unix socket, a test client): the peer as the server saw it
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def check(limit: int, counter: Counter) -> None:

@@ -2,29 +2,75 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from datetime import datetime
 from typing import Any
 
+from flask.json.provider import DefaultJSONProvider
+
 from indexer.jobs import JobProgress
 from indexer.models import Image
-from search.engine import SearchResult
+from search.batch import BatchAnswer, BatchResult
+from search.engine import Hit, SearchResult
+
+log = logging.getLogger(__name__)
+
+
+class FiniteJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, always valid: a NaN or infinity (metadata stored before it was checked,
+    a degenerate score) is written as null instead of the bare `NaN` JSON parsers refuse."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return super().dumps(obj, **kwargs, allow_nan=False)
+        except ValueError:
+            log.warning("a response held NaN or infinity; written as null")
+            return super().dumps(finite(obj), **kwargs)
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN and infinity inside it replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+def hit(found: Hit) -> dict[str, Any]:
+    return {
+        "id": found.id,
+        "uri": found.uri,
+        "score": found.score,
+        "distance": found.distance,
+        "metadata": found.metadata,
+        "match": found.match,
+    }
 
 
 def search_result(result: SearchResult) -> dict[str, Any]:
+    return {"results": [hit(h) for h in result.hits], "took_ms": round(result.took_ms, 3)}
+
+
+def batch_result(result: BatchResult) -> dict[str, Any]:
     return {
-        "results": [
-            {
-                "id": hit.id,
-                "uri": hit.uri,
-                "score": hit.score,
-                "distance": hit.distance,
-                "metadata": hit.metadata,
-                "match": hit.match,
-            }
-            for hit in result.hits
-        ],
+        "queries": [batch_answer(answer) for answer in result.answers],
         "took_ms": round(result.took_ms, 3),
     }
+
+
+def batch_answer(answer: BatchAnswer) -> dict[str, Any]:
+    """`{"image": name}` or `{"id": n}`, then `"results"` or `"error"`."""
+    query = answer.query
+    body: dict[str, Any] = (
+        {"id": query.image_id} if query.image_id is not None else {"image": query.name}
+    )
+    if answer.error is not None:
+        return body | {"error": {"code": answer.error.code, "message": answer.error.message}}
+    return body | {"results": [hit(h) for h in answer.hits or []]}
 
 
 def image(row: Image, model_versions: list[str]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from indexer.db import SessionFactory, make_session_factory
 from indexer.indexing import send_chunks, start_index
 from indexer.models import Embedding, Image, ImageStatus
 from tests.conftest import write_images
+from tests.indexer.test_celery_worker import REPO
 from tests.indexer.test_worker_faults import Pool, _drop_tables, wait_until_done
 
 IMAGES = 48
@@ -85,6 +86,7 @@ def test_a_redis_restart_mid_job_loses_nothing(
 ) -> None:
     _drop_tables(postgres_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")} | {
+        "PYTHONPATH": str(REPO),  # this checkout, not the one the venv was installed from
         "REDIS_URL": broker.url,
         "DATABASE_URL": postgres_url,
         "LOOKALIKE_MODEL": str(tiny_model_path),

@@ -30,6 +30,9 @@ from search.runtime import build_runtime
 from tests.conftest import REDIS_TEST_URL, index_folder, write_images
 
 LOOKALIKE = Path(sys.executable).with_name("lookalike")
+# The checkout under test, first on the subprocesses' path: the `lookalike` script alone
+# would import whichever checkout the virtual environment was installed from.
+REPO = Path(__file__).resolve().parents[2]
 WORKER_READY_S = 60.0
 WORKER_STOP_S = 10.0
 CLI_TIMEOUT_S = 120.0
@@ -126,6 +129,7 @@ def worker_env(tmp_path: Path, tiny_model_path: Path, catalog_url: str) -> dict[
         k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_") and k not in OWN_ENV
     }
     return inherited | {
+        "PYTHONPATH": str(REPO),
         "REDIS_URL": REDIS_TEST_URL,
         "DATABASE_URL": catalog_url,
         "LOOKALIKE_MODEL": str(tiny_model_path),

@@ -31,7 +31,7 @@ from indexer.indexing import start_index
 from indexer.models import Base, Embedding, Image, ImageStatus, IndexChange, Job, JobStatus
 from indexer.settings import Settings
 from tests.conftest import REDIS_TEST_URL, write_images
-from tests.indexer.test_celery_worker import LOOKALIKE, WORKER_READY_S, WORKER_STOP_S
+from tests.indexer.test_celery_worker import LOOKALIKE, REPO, WORKER_READY_S, WORKER_STOP_S
 
 IMAGES = 60
 CHUNK = 4
@@ -136,6 +136,7 @@ def pool(tmp_path: Path, tiny_model_path: Path, postgres_url: str) -> Iterator[P
     broker = redis.Redis.from_url(REDIS_TEST_URL)
     broker.flushdb()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")} | {
+        "PYTHONPATH": str(REPO),
         "REDIS_URL": REDIS_TEST_URL,
         "DATABASE_URL": postgres_url,
         "LOOKALIKE_MODEL": str(tiny_model_path),

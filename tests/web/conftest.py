@@ -8,13 +8,20 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, sync_playwright
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -29,6 +36,25 @@ from web import create_app
 def runtime(settings: Settings, image_folder: Path) -> Iterator[Runtime]:
     index_folder(settings, image_folder)
     rt = build_runtime(settings, load="now")
+    yield rt
+    rt.sessions.kw["bind"].dispose()
+
+
+# What "a response true to the OpenAPI description" means in the tests and the fuzz run.
+SPEC_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def db_runtime(settings: Settings, database_url: str) -> Iterator[Runtime]:
+    """A catalog on SQLite and on PostgreSQL (each test using it runs on both); on PostgreSQL
+    it may hold rows other tests of the session left."""
+    rt = build_runtime(replace(settings, database_url=database_url), load="now")
     yield rt
     rt.sessions.kw["bind"].dispose()
 
@@ -81,6 +107,19 @@ def _serve(server: BaseWSGIServer) -> threading.Thread:
 @pytest.fixture
 def live_server(settings: Settings, image_folder: Path) -> Iterator[LiveServer]:
     """Index `image_folder`, then serve the app on a free port until the test ends."""
+    yield from _live(settings, image_folder)
+
+
+FUZZ_KEY = "fuzz-key"
+
+
+@pytest.fixture
+def keyed_live_server(settings: Settings, image_folder: Path) -> Iterator[LiveServer]:
+    """The live server with an API key (FUZZ_KEY) and no rate limit: the OpenAPI fuzz target."""
+    yield from _live(replace(settings, api_key=FUZZ_KEY, rate_limit_per_minute=0), image_folder)
+
+
+def _live(settings: Settings, image_folder: Path) -> Iterator[LiveServer]:
     index_folder(settings, image_folder)
     runtime = build_runtime(settings, load="now")
     server = make_server("127.0.0.1", 0, create_app(runtime=runtime), threaded=True)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from indexer.settings import Settings
 from search.runtime import Runtime, build_runtime
 from tests.conftest import REDIS_TEST_URL
 from tests.web.test_api_compare import png
@@ -130,6 +131,70 @@ def test_rate_limits_are_shared_through_redis(runtime: Runtime) -> None:
     assert codes == [200, 200, 200, 200, 429]
 
 
+def searches(client: FlaskClient, n: int, **environ: str) -> list[int]:
+    """Status codes of `n` searches; `environ` keys prefixed HTTP_ are request headers."""
+    return [
+        client.post("/api/v1/search", data=image(), environ_base=environ).status_code
+        for _ in range(n)
+    ]
+
+
+def test_rate_limiting_is_off_by_default(runtime: Runtime) -> None:
+    # A local script querying its own engine through the API must never meet a 429.
+    assert Settings.from_env({}).rate_limit_per_minute == 0
+    app = create_app(runtime=runtime)
+    assert "lookalike.rate_counter" not in app.extensions
+    assert searches(app.test_client(), 12) == [200] * 12
+
+
+@pytest.mark.parametrize("api_key", [None, "s3cret"])
+def test_a_made_up_api_key_earns_no_fresh_budget(runtime: Runtime, api_key: str | None) -> None:
+    client = app_with(runtime, rate_limit_per_minute=2, api_key=api_key)
+    codes = [
+        client.post(
+            "/api/v1/search", data=image(), headers={"X-API-Key": uuid.uuid4().hex}
+        ).status_code
+        for _ in range(4)
+    ]
+    assert codes == [200, 200, 429, 429]  # one address, one budget, whatever key it sends
+
+
+def test_the_verified_key_has_its_own_budget(runtime: Runtime) -> None:
+    client = app_with(runtime, rate_limit_per_minute=2, api_key="s3cret")
+    assert searches(client, 3) == [200, 200, 429]
+    assert searches(client, 3, HTTP_X_API_KEY="s3cret") == [200, 200, 429]
+    assert searches(client, 1, HTTP_X_API_KEY="s3cret ") == [429]  # near misses are not the key
+
+
+def test_forwarded_addresses_count_only_behind_trusted_proxies(runtime: Runtime) -> None:
+    direct = app_with(runtime, rate_limit_per_minute=2)
+    codes = [
+        direct.post(
+            "/api/v1/search", data=image(), headers={"X-Forwarded-For": f"10.1.0.{n}"}
+        ).status_code
+        for n in range(3)
+    ]
+    assert codes == [200, 200, 429]  # no proxy configured: the header is the client's word
+    proxied = app_with(runtime, rate_limit_per_minute=2, proxy_hops=1)
+    # The proxy appends the address it saw; whatever the client wrote before it is ignored.
+    forged = {"HTTP_X_FORWARDED_FOR": "", "REMOTE_ADDR": "10.0.0.1"}
+    codes = []
+    for n in range(3):
+        forged["HTTP_X_FORWARDED_FOR"] = f"198.51.100.{n}, 203.0.113.7"
+        codes += searches(proxied, 1, **forged)
+    assert codes == [200, 200, 429]
+    other = {"HTTP_X_FORWARDED_FOR": "203.0.113.8", "REMOTE_ADDR": "10.0.0.1"}
+    assert searches(proxied, 1, **other) == [200]  # another real client, its own budget
+
+
+def test_an_ipv6_client_is_its_64_block(runtime: Runtime) -> None:
+    client = app_with(runtime, rate_limit_per_minute=2)
+    rotated = [f"2001:db8:1:2::{n:x}" for n in range(3)]
+    codes = [searches(client, 1, REMOTE_ADDR=address)[0] for address in rotated]
+    assert codes == [200, 200, 429]
+    assert searches(client, 1, REMOTE_ADDR="2001:db8:1:3::1") == [200]
+
+
 def test_a_dead_rate_limit_store_does_not_stop_search(runtime: Runtime) -> None:
     client = app_with(runtime, rate_limit_per_minute=1, redis_url="redis://127.0.0.1:1/0")
     codes = [client.post("/api/v1/search", data=image()).status_code for _ in range(3)]
@@ -188,3 +253,20 @@ def test_long_requests_give_up_at_the_request_time_limit(runtime: Runtime) -> No
     filtered = client.post("/api/v1/search", data=image(filter="category:none"))
     assert filtered.status_code == 504
     assert app_with(runtime).get("/api/v1/duplicates").status_code == 200  # 30 s default
+
+
+def test_docker_compose_turns_rate_limiting_on() -> None:
+    # Compose refuses a file with a repeated key; so does this loader.
+    import yaml
+
+    class Strict(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+            keys = [k.value for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"]
+            assert len(keys) == len(set(keys)), f"repeated keys at {node.start_mark}"
+            return super().construct_mapping(node, deep)
+
+    compose = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+    services = yaml.load(compose.read_text(), Loader=Strict)["services"]
+    env = services["web"]["environment"]
+    assert env["LOOKALIKE_RATE_LIMIT"] == "${LOOKALIKE_RATE_LIMIT:-600}"
+    assert "LOOKALIKE_ALLOWED_HOSTS" in env and "LOOKALIKE_PROXY_HOPS" in env

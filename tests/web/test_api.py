@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from PIL import Image as PILImage
 from sqlalchemy import select
 
 from indexer.models import Image
@@ -63,12 +64,18 @@ def test_k_defaults_to_ten_and_is_bounded(client: FlaskClient, image_folder: Pat
         assert status == 400 and body["error"]["code"] in ("invalid_k", "bad_request")
 
 
+def _tga() -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("L", (4, 4)).save(buffer, format="TGA")
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("data", "status", "code"),
     [
         (b"plain text", 400, "not_an_image"),
         (b"", 400, "not_an_image"),
-        (b"P6\n4 4\n255\n" + b"\x00" * 48, 415, "unsupported_image_type"),
+        (_tga(), 415, "unsupported_image_type"),  # Pillow reads it; we do not take it
     ],
 )
 def test_bad_uploads_get_typed_errors(

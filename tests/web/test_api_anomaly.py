@@ -6,12 +6,16 @@ import io
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask.testing import FlaskClient
 from PIL import Image as PILImage
+from sqlalchemy import select
 
+from indexer.models import Embedding
 from indexer.settings import Settings
-from search.runtime import build_runtime
+from search.metric import scores_between
+from search.runtime import Runtime, build_runtime
 from tests.conftest import index_folder, make_image
 from tests.web.test_api_compare import png
 from tests.web.test_api_galleries import enrol
@@ -107,3 +111,60 @@ def test_duplicates_groups_have_a_representative_and_find_turned_copies(
     assert group["members"][0]["id"] == group["representative"]
     assert all(m["score"] >= 0.99 for m in group["members"])
     assert client.get("/api/v1/duplicates?neighbours=0").status_code == 400
+
+
+def brute_force_threshold(runtime: Runtime, k: int, percentile: float) -> float:
+    """The catalog threshold from every pair of the database's vectors (no index, no sample)."""
+    version = runtime.serving.current().version
+    with runtime.sessions() as session:
+        query = select(Embedding.vector).where(Embedding.model_version == version)
+        vectors = np.stack([np.frombuffer(v, dtype=np.float32) for v in session.scalars(query)])
+    mutual = scores_between(vectors, vectors, runtime.settings.distance).distance  # (n, n)
+    np.fill_diagonal(mutual, np.inf)
+    normal = np.sort(mutual, axis=1)[:, :k].mean(axis=1)  # (n,)
+    return float(np.percentile(normal, percentile))
+
+
+def count_samplings(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time the catalog's vectors are read for calibration."""
+    index_sync = runtime.serving.current().index_sync
+    calls: list[int] = []
+    read = index_sync.exact_vectors
+
+    def counted(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(ids))
+        return read(ids)
+
+    monkeypatch.setattr(index_sync, "exact_vectors", counted)
+    return calls
+
+
+def test_any_percentile_and_k_reuse_one_catalog_sample(
+    client: FlaskClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: every new percentile (and k) ran the whole leave-one-out calibration again
+    # (8 s on a large catalog) and was cached forever, one entry per value sent.
+    samplings = count_samplings(runtime, monkeypatch)
+    query = png(999)
+    for n, percentile in enumerate(np.linspace(1, 100, 40)):
+        k = 2 + n % 5
+        body = score(client, query, percentile=f"{percentile:.4f}", k=str(k))
+        expected = brute_force_threshold(runtime, k, float(f"{percentile:.4f}"))
+        assert body["threshold"] == pytest.approx(expected, abs=1e-5), (percentile, k)
+    assert len(samplings) == 1
+
+
+def test_a_changed_catalog_is_sampled_again(
+    client: FlaskClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    samplings = count_samplings(runtime, monkeypatch)
+    before = score(client, png(999), percentile="100", k="3")
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (64, 64), "white").save(buffer, format="PNG")  # an outlier
+    added = client.post("/api/v1/images", data={"image": (io.BytesIO(buffer.getvalue()), "w")})
+    assert added.status_code == 201
+    after = score(client, png(999), percentile="100", k="3")
+    assert len(samplings) == 2 and after["calibrated_on"] == before["calibrated_on"] + 1
+    assert after["threshold"] == pytest.approx(brute_force_threshold(runtime, 3, 100), abs=1e-5)
+    score(client, png(999), percentile="50", k="3")
+    assert len(samplings) == 2

@@ -27,6 +27,7 @@ def test_two_index_runs_at_once_make_no_duplicates(
         "LOOKALIKE_MODEL": str(tiny_model_path),
         "LOOKALIKE_DEVICE": "cpu",
         "DATABASE_URL": url,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),  # this checkout, not the venv's
     }
     env.pop("REDIS_URL", None)
     command = [str(LOOKALIKE), "index", str(folder), "--no-progress", "--chunk-size", "4"]

@@ -6,6 +6,7 @@ import io
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from indexer.settings import Settings
@@ -29,9 +30,11 @@ def terminate_backends(url: str) -> int:
     return int(killed or 0)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # drops its tables after
 def test_requests_survive_dropped_database_connections(
-    settings: Settings, postgres_url: str, image_folder: Path
+    settings: Settings, database_url: str, image_folder: Path
 ) -> None:
+    postgres_url = database_url
     pg = replace(settings, database_url=postgres_url)
     index_folder(pg, image_folder)
     runtime = build_runtime(pg, load="now")
