@@ -15,15 +15,13 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.conftest import make_image
+from tests.web.conftest import SPEC_CHECKS
 
 
 def tga() -> bytes:
     buffer = io.BytesIO()
     make_image(0, size=(40, 40)).save(buffer, format="TGA")
     return buffer.getvalue()
-
-
-from tests.web.conftest import SPEC_CHECKS
 
 
 def png(seed: int) -> bytes:
