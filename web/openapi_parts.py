@@ -142,6 +142,7 @@ NEIGHBOUR: Schema = {
     "required": ["score", "distance"],
 }
 MEMBER = obj({"id": INTEGER, "uri": STRING})
+NEAR_MEMBER = obj({"id": INTEGER, "uri": STRING, "score": NUMBER})
 HEALTH = obj(
     {
         "ok": BOOLEAN,
@@ -155,6 +156,26 @@ HEALTH = obj(
             }
         ),
         "broker": obj({"ok": BOOLEAN, "kind": STRING}),
+        "calibration": nullable(
+            obj(
+                {
+                    "source": {"enum": ["model", "catalog"]},
+                    "distance": STRING,
+                    "threshold": NUMBER,
+                    "operating_point": STRING,
+                    "promised_far": NUMBER,
+                    "n_pairs": INTEGER,
+                }
+            )
+        ),
+        "model": obj(
+            {
+                "version": STRING,
+                "description": STRING,
+                "objective": nullable(STRING),
+                "trained_on": nullable(STRING),
+            }
+        ),
     }
 )
 
@@ -174,6 +195,7 @@ SCHEMAS: dict[str, Schema] = {
             "similarity": NUMBER,
             "distance": NUMBER,
             "same": nullable(BOOLEAN),
+            "promised_far": nullable(NUMBER),
             "metric": STRING,
             **THRESHOLDED,
         }
@@ -187,6 +209,8 @@ SCHEMAS: dict[str, Schema] = {
     "Identification": obj(
         {
             "label": nullable(STRING),
+            "known": nullable(BOOLEAN),
+            "best_label": STRING,
             "score": NUMBER,
             "candidates": array(obj({"label": STRING, "score": NUMBER})),
             **THRESHOLDED,
@@ -207,11 +231,15 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Duplicates": obj(
         {
-            "near": array(obj({"members": array(MEMBER), "score": NUMBER})),
+            "near": array(
+                obj({"members": array(NEAR_MEMBER), "score": NUMBER, "representative": INTEGER})
+            ),
             "exact": array(obj({"members": array(MEMBER)})),
             "threshold": NUMBER,
             "distance": STRING,
             "model": STRING,
+            "verified": INTEGER,
+            "unreadable": INTEGER,
         }
     ),
     "FeedbackAdded": obj({"id": INTEGER, "result_id": INTEGER, "verdict": STRING}),
