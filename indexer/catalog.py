@@ -56,7 +56,12 @@ def _register_chunk(
     known_ids.update(row.id for row in known.values())
     rows = [
         Image(
-            uri=uri, path=uri, status=ImageStatus.PENDING, job_id=job_id, meta=item.metadata or {}
+            uri=uri,
+            path=uri,
+            name=item.name,
+            status=ImageStatus.PENDING,
+            job_id=job_id,
+            meta=item.metadata or {},
         )
         for uri, item in part.items()
         if uri not in known
@@ -67,6 +72,8 @@ def _register_chunk(
         metadata = part[uri].metadata
         if metadata is not None and metadata != row.meta:
             row.meta = metadata
+        if part[uri].name is not None:  # the name under the source it was named from now
+            row.name = part[uri].name
     changed = [row for row in known.values() if needs_embedding(row)]
     return [row.id for row in rows] + requeue(session, changed, job_id=job_id)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from indexer.errors import BadRequestError, ForbiddenError, TooManyFilesError
 from indexer.manifest import is_manifest, read_manifest
+from indexer.public_names import name_under
 from indexer.scan import scan_paths
 
 
@@ -21,6 +22,7 @@ from indexer.scan import scan_paths
 class SourceFile:
     path: Path  # absolute and resolved; also the catalog uri
     metadata: dict[str, Any] | None = None  # from a manifest; None keeps the catalog's
+    name: str | None = None  # under the folder or manifest named; shown instead of the path
 
 
 @dataclass
@@ -46,11 +48,15 @@ def collect(
         if is_manifest(path) and path.is_file():
             manifest = read_manifest(path)
             collected.errors.extend(manifest.errors)
-            found = [SourceFile(e.path, e.metadata) for e in manifest.entries]
+            base = path.resolve().parent
+            found = [
+                SourceFile(e.path, e.metadata, name_under(base, e.path)) for e in manifest.entries
+            ]
         else:
             scan = scan_paths([path])
             collected.errors.extend(scan.errors)
-            found = [SourceFile(p) for p in scan.files]
+            root = path.resolve() if path.is_dir() else path.resolve().parent
+            found = [SourceFile(p, name=name_under(root, p)) for p in scan.files]
         for item in found:
             if roots is not None and not inside(item.path, roots):
                 collected.errors.append((str(item.path), "outside the allowed source roots"))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from indexer.catalog import indexed_ids
 from indexer.errors import BadRequestError
 from indexer.models import Image, ImageStatus
+from indexer.public_names import public_uri
 from search.deadline import NO_DEADLINE, Deadline
 from search.engine import QueryEngine
 
@@ -26,7 +27,7 @@ BATCH = 1024  # images searched per step
 @dataclass(frozen=True)
 class Member:
     id: int
-    uri: str
+    uri: str  # as clients may see it: never a server path
 
 
 @dataclass(frozen=True)
@@ -116,13 +117,13 @@ def _groups(engine: QueryEngine, links: _Links) -> list[DuplicateGroup]:
 
 
 def _exact(engine: QueryEngine) -> list[DuplicateGroup]:
-    query = select(Image.id, Image.uri, Image.duplicate_of).where(
+    query = select(Image.id, Image.uri, Image.path, Image.name, Image.duplicate_of).where(
         Image.status == ImageStatus.DUPLICATE, Image.duplicate_of.is_not(None)
     )
     with engine.sessions() as session:
         copies: dict[int, list[Member]] = defaultdict(list)
-        for image_id, uri, canonical in session.execute(query):
-            copies[int(canonical or 0)].append(Member(int(image_id), uri))
+        for row in session.execute(query):
+            copies[int(row.duplicate_of or 0)].append(Member(int(row.id), public_uri(row)))
     canon = _uris(engine, list(copies))
     groups = [
         DuplicateGroup([Member(c, canon[c]), *sorted(m, key=lambda x: x.id)], 1.0)
@@ -133,10 +134,12 @@ def _exact(engine: QueryEngine) -> list[DuplicateGroup]:
 
 
 def _uris(engine: QueryEngine, ids: list[int]) -> dict[int, str]:
+    """The public uris (never server paths) of `ids` still in the catalog."""
     result: dict[int, str] = {}
+    columns = (Image.id, Image.uri, Image.path, Image.name)
     with engine.sessions() as session:
         for start in range(0, len(ids), BATCH):
             chunk = ids[start : start + BATCH]
-            rows = session.execute(select(Image.id, Image.uri).where(Image.id.in_(chunk)))
-            result.update({int(i): uri for i, uri in rows})
+            rows = session.execute(select(*columns).where(Image.id.in_(chunk)))
+            result.update({int(row.id): public_uri(row) for row in rows})
     return result

@@ -7,6 +7,7 @@ from typing import Any
 
 from indexer.jobs import JobProgress
 from indexer.models import Image
+from indexer.public_names import public_text, public_uri
 from search.engine import SearchResult
 
 
@@ -15,7 +16,7 @@ def search_result(result: SearchResult) -> dict[str, Any]:
         "results": [
             {
                 "id": hit.id,
-                "uri": hit.uri,
+                "uri": hit.public_uri,
                 "score": hit.score,
                 "distance": hit.distance,
                 "metadata": hit.metadata,
@@ -27,21 +28,23 @@ def search_result(result: SearchResult) -> dict[str, Any]:
     }
 
 
-def image(row: Image, model_versions: list[str]) -> dict[str, Any]:
-    return {
+def image(row: Image, model_versions: list[str], *, owner: bool = False) -> dict[str, Any]:
+    """An image's record; the server's path of its file only for the `owner` (key holder)."""
+    body = {
         "id": row.id,
-        "uri": row.uri,
+        "uri": public_uri(row),
         "sha256": row.sha256,
         "size_bytes": row.size_bytes,
         "width": row.width,
         "height": row.height,
         "status": row.status,
-        "error": row.error,
+        "error": public_text(row, row.error),
         "metadata": row.meta or {},
         "model_versions": model_versions,
         "duplicate_of": row.duplicate_of,
         "created_at": row.created_at.isoformat() + "Z",
     }
+    return body | {"path": row.path} if owner else body
 
 
 def job(progress: JobProgress) -> dict[str, Any]:
