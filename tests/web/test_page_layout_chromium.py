@@ -18,7 +18,9 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 TABS = ("search", "compare", "identify", "novelty", "duplicates")
 # Horizontal overflow of the page, and of the tab bar (0 when everything fits).
-PAGE_OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+# (A phone widens its layout viewport to fit wide content, so the screen's width is the bound.)
+PAGE_OVERFLOW = """() => document.documentElement.scrollWidth
+  - Math.min(window.innerWidth, window.screen.width)"""
 TABS_OVERFLOW = """() => {
   const bar = document.querySelector('.tabs');
   const right = bar.getBoundingClientRect().right;

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from indexer.models import Image, ImageStatus
 from search.runtime import Runtime
-from tests.conftest import make_image
+from tests.conftest import index_folder, make_image
 
 SECRET = b"root:x:0:0:the secret that lies outside every source root\n"
 HTML = b"<!doctype html><script>fetch('/api/v1/images/1',{method:'DELETE'})</script>"
@@ -83,6 +83,17 @@ def test_a_failed_row_is_never_served(
     with runtime.sessions() as session:
         assert session.get_one(Image, image_id).status == ImageStatus.FAILED
     refused(client, image_id, 404, "not_indexed", image_folder)
+
+
+def test_a_web_page_listed_in_a_manifest_is_never_served(
+    client: FlaskClient, runtime: Runtime, tmp_path: Path
+) -> None:
+    page = tmp_path / "listed" / "page.html"
+    page.parent.mkdir()
+    page.write_bytes(HTML)
+    (page.parent / "list.csv").write_text("uri\npage.html\n")
+    index_folder(runtime.settings, page.parent / "list.csv")
+    refused(client, row_id(runtime, page), 404, "not_indexed", tmp_path)
 
 
 def test_a_pending_row_is_never_served(
