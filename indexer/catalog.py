@@ -70,7 +70,12 @@ def _register_chunk(
     known_ids.update(row.id for row in known.values())
     rows = [
         Image(
-            uri=uri, path=uri, status=ImageStatus.PENDING, job_id=job_id, meta=item.metadata or {}
+            uri=uri,
+            path=uri,
+            name=item.name,
+            status=ImageStatus.PENDING,
+            job_id=job_id,
+            meta=item.metadata or {},
         )
         for uri, item in part.items()
         if uri not in known
@@ -81,6 +86,8 @@ def _register_chunk(
         metadata = part[uri].metadata
         if metadata is not None and metadata != row.meta:
             row.meta = metadata
+        if part[uri].name is not None:  # the name under the source it was named from now
+            row.name = part[uri].name
     pending = [row for row in known.values() if row.status == ImageStatus.PENDING]
     dead = retire_dead_jobs(session, {row.job_id for row in pending}, lease_s=lease_s)
     stranded = [row for row in pending if row.job_id is None or row.job_id in dead]

@@ -63,6 +63,19 @@ class StorageFullError(LookalikeError):
     code = "insufficient_storage"
 
 
+class NotIndexedError(NotFoundError):
+    """A catalog row whose file was never indexed (pending, failed, cancelled): not served."""
+
+    code = "not_indexed"
+
+
+class FileChangedError(LookalikeError):
+    """A catalog file that is no longer the one indexed (rewritten, swapped, now a symlink)."""
+
+    status = 409
+    code = "file_changed"
+
+
 class ImageError(LookalikeError):
     """An input that cannot become an RGB image; permanent, never retried."""
 

@@ -56,6 +56,7 @@ class Image(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     uri: Mapped[str] = mapped_column(String(2048), unique=True)
     path: Mapped[str | None] = mapped_column(String(4096))
+    name: Mapped[str | None] = mapped_column(String(4096))  # under its source, for display
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     content_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -14,6 +14,7 @@ from typing import Any
 
 from indexer.errors import BadRequestError, ForbiddenError, TooManyFilesError
 from indexer.manifest import is_manifest, read_manifest
+from indexer.public_names import name_under
 from indexer.scan import scan_paths
 
 
@@ -21,6 +22,7 @@ from indexer.scan import scan_paths
 class SourceFile:
     path: Path  # absolute and resolved; also the catalog uri
     metadata: dict[str, Any] | None = None  # from a manifest; None keeps the catalog's
+    name: str | None = None  # under the folder or manifest named; shown instead of the path
 
 
 @dataclass
@@ -47,12 +49,16 @@ def collect(
         if is_manifest(path) and path.is_file():
             manifest = read_manifest(path)
             collected.errors.extend(manifest.errors)
-            found = [SourceFile(e.path, e.metadata) for e in manifest.entries]
+            base = path.resolve().parent
+            found = [
+                SourceFile(e.path, e.metadata, name_under(base, e.path)) for e in manifest.entries
+            ]
         else:
             scan = scan_paths([path])
             collected.errors.extend(scan.errors)
             collected.skipped.extend(scan.skipped)
-            found = [SourceFile(p) for p in scan.files]
+            root = _name_root(path) if scan.files else path
+            found = [SourceFile(p, name=name_under(root, p)) for p in scan.files]
         for item in found:
             if roots is not None and not inside(item.path, roots):
                 collected.errors.append((str(item.path), "outside the allowed source roots"))
@@ -91,3 +97,12 @@ def check_source(raw: str, roots: Sequence[Path]) -> Path:
 def inside(path: Path, roots: Sequence[Path]) -> bool:
     """Whether the resolved `path` is one of `roots` or lies below one."""
     return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def _name_root(path: Path) -> Path:
+    """The folder the names of `path`'s files are taken under (itself, or a file's parent)."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a loop: its files are reported by the scan
+        return path
+    return resolved if resolved.is_dir() else resolved.parent

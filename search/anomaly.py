@@ -36,7 +36,7 @@ class Neighbour:
     score: float
     distance: float
     id: int | None = None  # a catalog image
-    uri: str | None = None
+    uri: str | None = None  # as clients may see it: never a server path
     label: str | None = None  # a gallery reference
 
 
@@ -186,4 +186,4 @@ class AnomalyScorer:
 
 
 def _from_hit(hit: Hit) -> Neighbour:
-    return Neighbour(hit.score, hit.distance, id=hit.id, uri=hit.uri)
+    return Neighbour(hit.score, hit.distance, id=hit.id, uri=hit.public_uri)

@@ -14,6 +14,7 @@ from indexer.db import SessionFactory
 from indexer.decode import decode_image
 from indexer.decode_budget import DEFAULT_BUDGET, DecodeBudget
 from indexer.models import Embedding, Image, ImageStatus
+from indexer.public_names import public_uri
 from indexer.training.calibration import Calibration
 from indexer.training.distances import check_distance
 from indexer.types import Embeddings
@@ -34,6 +35,7 @@ class Hit:
     distance: float  # lower is closer
     metadata: dict[str, Any] = field(default_factory=dict)
     match: bool | None = None  # same thing per the model's calibrated threshold; None: uncalibrated
+    public_uri: str = ""  # the uri clients may see: never a server path (indexer.public_names)
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ class QueryEngine:
 
 def _hit(row: Image, score: float, distance: float, calibration: Calibration | None) -> Hit:
     match = calibration.decide(score) if calibration is not None else None
-    return Hit(row.id, row.uri, score, distance, row.meta or {}, match)
+    return Hit(row.id, row.uri, score, distance, row.meta or {}, match, public_uri(row))
 
 
 def _ms_since(start: float) -> float:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from indexer.catalog import indexed_ids
 from indexer.errors import BadRequestError
 from indexer.models import Image, ImageStatus
+from indexer.public_names import public_uri
 from search.copy_match import (
     SIDE,
     Thumbnails,
@@ -45,7 +46,7 @@ SIGNATURE_NEIGHBOURS = 5  # candidates per image from the thumbnail signatures
 @dataclass(frozen=True)
 class Member:
     id: int
-    uri: str
+    uri: str  # as clients may see it: never a server path
     score: float = 1.0  # against the group's representative (1.0 for itself and exact copies)
 
 
@@ -176,13 +177,13 @@ def _groups(engine: QueryEngine, stars: list[Star]) -> list[DuplicateGroup]:
 
 
 def _exact(engine: QueryEngine) -> list[DuplicateGroup]:
-    query = select(Image.id, Image.uri, Image.duplicate_of).where(
+    query = select(Image.id, Image.uri, Image.path, Image.name, Image.duplicate_of).where(
         Image.status == ImageStatus.DUPLICATE, Image.duplicate_of.is_not(None)
     )
     with engine.sessions() as session:
         copies: dict[int, list[Member]] = defaultdict(list)
-        for image_id, uri, canonical in session.execute(query):
-            copies[int(canonical or 0)].append(Member(int(image_id), uri))
+        for row in session.execute(query):
+            copies[int(row.duplicate_of or 0)].append(Member(int(row.id), public_uri(row)))
     canon = _uris(engine, list(copies))
     groups = [
         DuplicateGroup([Member(c, canon[c]), *sorted(m, key=lambda x: x.id)], 1.0, c)
@@ -193,10 +194,12 @@ def _exact(engine: QueryEngine) -> list[DuplicateGroup]:
 
 
 def _uris(engine: QueryEngine, ids: list[int]) -> dict[int, str]:
+    """The public uris (never server paths) of `ids` still in the catalog."""
     result: dict[int, str] = {}
+    columns = (Image.id, Image.uri, Image.path, Image.name)
     with engine.sessions() as session:
         for start in range(0, len(ids), BATCH):
             chunk = ids[start : start + BATCH]
-            rows = session.execute(select(Image.id, Image.uri).where(Image.id.in_(chunk)))
-            result.update({int(i): uri for i, uri in rows})
+            rows = session.execute(select(*columns).where(Image.id.in_(chunk)))
+            result.update({int(row.id): public_uri(row) for row in rows})
     return result

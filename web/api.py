@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import Path
+import io
+from pathlib import Path, PurePath
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
-from PIL import Image as PILImage
 
 from indexer.catalog import delete_image, embedding_versions, get_image
-from indexer.decode import read_bytes
-from indexer.errors import ImageError, NotFoundError
 from indexer.fields import MAX_URI
+from indexer.indexed_file import IndexedFile, read_indexed, stored_file
 from indexer.thumbnail import make_thumbnail
 from search.filters import MetadataFilter
 from search.runtime import Runtime
 from search.uploads import add_image
 from web import serialize
-from web.auth import require_api_key
+from web.auth import AuthError, check_key, require_api_key
 from web.health import health_report
 from web.params import float_arg, int_arg, metadata_arg, text_arg, upload
 
@@ -57,13 +55,25 @@ def add() -> tuple[Response, int]:
 
 @bp.get("/images/<int:image_id>")
 def show(image_id: int) -> Response:
-    return jsonify(_image_json(image_id))
+    """The image's record; with the configured API key also `path`, its file on the server."""
+    return jsonify(_image_json(image_id, owner=_key_given()))
 
 
-def _image_json(image_id: int) -> dict[str, Any]:
+def _image_json(image_id: int, *, owner: bool = False) -> dict[str, Any]:
     with runtime().sessions() as session:
         row = get_image(session, image_id)
-        return serialize.image(row, embedding_versions(session, image_id))
+        return serialize.image(row, embedding_versions(session, image_id), owner=owner)
+
+
+def _key_given() -> bool:
+    """Whether an API key is configured and this request carries it."""
+    if not runtime().settings.api_key:
+        return False
+    try:
+        check_key()
+    except AuthError:
+        return False
+    return True
 
 
 @bp.delete("/images/<int:image_id>")
@@ -81,15 +91,25 @@ def delete(image_id: int) -> Response:
 
 @bp.get("/images/<int:image_id>/file")
 def file(image_id: int) -> Response:
-    path = _file_path(image_id)
-    return send_file(path, mimetype=_mimetype(path), max_age=3600)
+    """The indexed bytes, with the decoded format's type; 409 when the file changed since."""
+    found = _indexed_file(image_id)
+    response = send_file(
+        io.BytesIO(found.data),
+        mimetype=found.mimetype,
+        as_attachment=not found.inline,
+        download_name=PurePath(found.name).name or f"image-{image_id}",
+        etag=found.sha256,
+        max_age=3600,
+    )
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.get("/images/<int:image_id>/thumbnail")
 def thumbnail(image_id: int) -> Response:
     size = min(max(int_arg(request.args, "size", 256), 16), 1024)
     settings = runtime().settings
-    data = read_bytes(_file_path(image_id))
+    data = _indexed_file(image_id).data
     body = make_thumbnail(data, size=size, max_pixels=settings.max_pixels)
     response = Response(body, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=3600"
@@ -102,21 +122,7 @@ def health() -> tuple[Response, int]:
     return jsonify(report), 200 if report["ok"] else 503
 
 
-def _file_path(image_id: int) -> Path:
+def _indexed_file(image_id: int) -> IndexedFile:
     with runtime().sessions() as session:
-        row = get_image(session, image_id)
-        path = Path(row.path or row.uri)
-    if not path.is_file():
-        raise NotFoundError(f"the file of image {image_id} is no longer at {path}")
-    return path
-
-
-def _mimetype(path: Path) -> str:
-    guessed, _ = mimetypes.guess_type(path.name)
-    if guessed:
-        return guessed
-    try:
-        with PILImage.open(path) as image:
-            return PILImage.MIME.get(image.format or "", "application/octet-stream")
-    except (OSError, ImageError):
-        return "application/octet-stream"
+        stored = stored_file(session, image_id)
+    return read_indexed(stored)  # no session open while the file is read

@@ -103,12 +103,13 @@ def paths(settings: Settings) -> dict[str, Any]:
         },
         "/api/v1/images/{image_id}/file": {
             "parameters": [path_id("image_id")],
-            "get": op("the original bytes", None, errors=(*READ, 404),
+            "get": op("the indexed bytes, verified against their hash", None,
+                      errors=(*READ, 404, 409),
                       media={"image/*": BINARY, "application/octet-stream": BINARY}),
         },
         "/api/v1/images/{image_id}/thumbnail": {
             "parameters": [path_id("image_id")],
-            "get": op("a JPEG preview", None, errors=(*READ, 404, *UPLOAD),
+            "get": op("a JPEG preview", None, errors=(*READ, 404, 409, *UPLOAD),
                       params=[query("size", INTEGER)], media={"image/jpeg": BINARY}),
         },
         "/api/v1/feedback": {

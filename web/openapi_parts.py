@@ -89,7 +89,9 @@ IMAGE = obj(
         "model_versions": array(STRING),
         "duplicate_of": nullable(INTEGER),
         "created_at": TIMESTAMP,
-    }
+        "path": nullable(STRING),  # the file on the server: only with the configured API key
+    },
+    optional=("path",),
 )
 JOB = obj(
     {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, send_from_directory
 
 bp = Blueprint("pages", __name__)
 
@@ -17,3 +17,13 @@ def index() -> str:
         key_required=bool(runtime.settings.api_key),
         key_for_reads=runtime.settings.api_key_reads,
     )
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The page's icon where browsers and crawlers look for it (an SVG)."""
+    response = send_from_directory(
+        current_app.static_folder or "static", "favicon.svg", mimetype="image/svg+xml"
+    )
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -11,6 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 
 from indexer.jobs import JobProgress
 from indexer.models import Image
+from indexer.public_names import public_text, public_uri
 from search.batch import BatchAnswer, BatchResult
 from search.engine import Hit, SearchResult
 
@@ -43,7 +44,7 @@ def finite(value: Any) -> Any:
 def hit(found: Hit) -> dict[str, Any]:
     return {
         "id": found.id,
-        "uri": found.uri,
+        "uri": found.public_uri,
         "score": found.score,
         "distance": found.distance,
         "metadata": found.metadata,
@@ -73,21 +74,23 @@ def batch_answer(answer: BatchAnswer) -> dict[str, Any]:
     return body | {"results": [hit(h) for h in answer.hits or []]}
 
 
-def image(row: Image, model_versions: list[str]) -> dict[str, Any]:
-    return {
+def image(row: Image, model_versions: list[str], *, owner: bool = False) -> dict[str, Any]:
+    """An image's record; the server's path of its file only for the `owner` (key holder)."""
+    body = {
         "id": row.id,
-        "uri": row.uri,
+        "uri": public_uri(row),
         "sha256": row.sha256,
         "size_bytes": row.size_bytes,
         "width": row.width,
         "height": row.height,
         "status": row.status,
-        "error": row.error,
+        "error": public_text(row, row.error),
         "metadata": row.meta or {},
         "model_versions": model_versions,
         "duplicate_of": row.duplicate_of,
         "created_at": row.created_at.isoformat() + "Z",
     }
+    return body | {"path": row.path} if owner else body
 
 
 def job(progress: JobProgress) -> dict[str, Any]:

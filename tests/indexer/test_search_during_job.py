@@ -90,7 +90,7 @@ def test_searches_never_fail_while_a_worker_indexes(workers: Workers, tmp_path: 
             status, body = search(client, path.read_bytes())
             assert status == 200, body
             top = body["results"][0]
-            assert top["uri"] == str(path.resolve()) and top["score"] > 0.9999, top
+            assert top["uri"] == path.name and top["score"] > 0.9999, top  # name under the folder
             ids[path] = top["id"]
 
         gone = paths[7]

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from indexer.models import Image
+from indexer.public_names import public_uri
 from indexer.settings import Settings
 from search.runtime import Runtime, build_runtime
 from tests.conftest import index_folder
@@ -94,8 +95,9 @@ class LiveServer:
             return session.scalars(query).one()
 
     def image_uri(self, image_id: int) -> str:
+        """The uri the page shows: a name under the indexed folder, never the server path."""
         with self.runtime.sessions() as session:
-            return session.get_one(Image, image_id).uri
+            return public_uri(session.get_one(Image, image_id))
 
 
 def _serve(server: BaseWSGIServer) -> threading.Thread:

@@ -43,7 +43,7 @@ def test_search_json_puts_the_query_image_first(
     assert [a["query"] for a in answers] == [str(q) for q in queries]
     for query, answer in zip(queries, answers, strict=True):
         assert len(answer["results"]) == 3
-        assert answer["results"][0]["uri"] == str(query.resolve())
+        assert answer["results"][0]["uri"] == query.relative_to(image_folder).as_posix()
         assert answer["results"][0]["score"] == pytest.approx(1.0, abs=1e-4)
 
 
@@ -57,7 +57,7 @@ def test_search_reports_a_bad_query_and_answers_the_rest(
     out = capsys.readouterr().out
     assert code == 1
     assert "file not found" in out
-    assert str(good.resolve()) in out.split("==")[-1].splitlines()[1]
+    assert " a/img_0000.png" in out.split("==")[-1].splitlines()[1]  # its name, not the path
 
 
 def test_status_summarises_the_catalog(

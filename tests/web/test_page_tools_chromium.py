@@ -200,7 +200,7 @@ def test_duplicates_lists_near_and_identical_copies(
     exact = page.locator("#duplicates-exact li.dup-group")
     expect(exact).to_have_count(1)
     titles = {exact.locator("img").nth(i).get_attribute("title") for i in range(2)}
-    assert titles == {str((image_folder / p).resolve()) for p in (ORIGINAL, TWIN)}
+    assert titles == {p.as_posix() for p in (ORIGINAL, TWIN)}  # names under the folder
     expect(exact.locator("img")).to_have_count(2)
     expect(page.locator("#duplicates-status")).not_to_have_class(ERROR)
 

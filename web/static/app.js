@@ -18,11 +18,18 @@
     statusEl.classList.toggle("error", Boolean(isError));
   }
 
+  // The preview stays hidden until it loads: a file the browser cannot draw shows no
+  // broken-image icon, only its name.
   function showQuery(src, caption) {
+    const old = queryImage.getAttribute("src");
+    if (old && old.startsWith("blob:")) URL.revokeObjectURL(old);
+    queryImage.hidden = true;
     queryImage.src = src;
     queryCaption.textContent = caption;
     queryFigure.hidden = false;
   }
+  queryImage.addEventListener("load", function () { queryImage.hidden = false; });
+  queryImage.addEventListener("error", function () { queryImage.hidden = true; });
 
   async function readJson(response) {
     const body = await response.json().catch(() => null);
@@ -116,8 +123,9 @@
       button.title = "Search by this image";
       const img = document.createElement("img");
       img.loading = "lazy";
-      img.alt = hit.uri;
+      img.alt = hit.uri;  // the name under its source: the API never sends a server path
       img.src = "api/v1/images/" + hit.id + "/thumbnail?size=256";
+      img.addEventListener("error", function () { img.classList.add("missing"); });
       const meta = document.createElement("div");
       meta.className = "meta";
       const score = document.createElement("span");
@@ -125,7 +133,8 @@
       score.textContent = "#" + (rank + 1) + "  " + hit.score.toFixed(3);
       const uri = document.createElement("span");
       uri.className = "uri";
-      uri.textContent = hit.uri.split("/").slice(-2).join("/");
+      uri.textContent = hit.uri;
+      uri.title = hit.uri;
       meta.append(score, uri);
       if (hit.match !== null && hit.match !== undefined) {
         const verdict = document.createElement("span");

@@ -56,6 +56,7 @@
     img.src = "api/v1/images/" + id + "/thumbnail?size=128";
     img.alt = uri || "catalog image " + id;
     img.title = uri || "";
+    img.addEventListener("error", function () { img.classList.add("missing"); });
     img.dataset.id = String(id);
     return img;
   }
@@ -73,13 +74,20 @@
     const preview = zone.querySelector("img.zone-preview");
     function take(file) {
       if (!file) return;
-      if (preview) {
+      if (preview) {  // shown once it loads: no broken-image icon for a file it cannot draw
         if (preview.src) URL.revokeObjectURL(preview.src);
+        preview.hidden = true;
+        zone.classList.remove("filled");
         preview.src = URL.createObjectURL(file);
-        preview.hidden = false;
-        zone.classList.add("filled");
       }
       onFile(file);
+    }
+    if (preview) {
+      preview.addEventListener("load", function () {
+        preview.hidden = false;
+        zone.classList.add("filled");
+      });
+      preview.addEventListener("error", function () { preview.hidden = true; });
     }
     input.addEventListener("change", function () { take(input.files[0]); });
     zone.addEventListener("keydown", function (event) {
