@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +82,10 @@ def _sqlite_engine(url: URL) -> Engine:
         # Let SQLAlchemy, not pysqlite, issue BEGIN so SAVEPOINTs and locking behave.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -94,6 +96,29 @@ def _sqlite_engine(url: URL) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+WAL_RETRY_S = 30.0
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (persistent: a no-op once a connection has done it).
+
+    Switching needs a lock SQLite may refuse at once, without its busy handler, while
+    another process opens the same new database: two `lookalike index` runs started
+    together failed with "database is locked". Retry until the switch is made or seen.
+    """
+    deadline = time.monotonic() + WAL_RETRY_S
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def init_db(engine: Engine) -> None:

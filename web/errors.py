@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(_exc: RequestEntityTooLarge) -> tuple[Response, int]:
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-        message = f"upload exceeds the limit of {limit / 1e6:.1f} MB"
+        message = f"upload exceeds the limit of {limit / 1024 / 1024:.1f} MB"  # MiB, as set
         return error_response(413, "upload_too_large", message)
 
     @app.errorhandler(HTTPException)
