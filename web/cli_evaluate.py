@@ -12,6 +12,14 @@ from indexer.training.distances import DISTANCES
 from indexer.training.evaluate import EvaluationResult, evaluate_folder
 from indexer.training.report import write_report
 
+# Measured side by side on the shared sets (docs/preprocessing.md): the published [-1, 1]
+# input scaling of version 2 wins on photos and objects but loses on line drawings.
+OFF_THE_SHELF_NOTE = (
+    "note      the off-the-shelf model (ImageNet photo features) scores lower on line drawings "
+    "and signatures than on photos (Omniglot mAP@R 0.252, and 0.310 with the earlier, "
+    "wrong input scaling); for such images train a model: lookalike train"
+)
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `evaluate` to the `lookalike` parser."""
@@ -92,4 +100,6 @@ def format_result(result: EvaluationResult) -> str:
         lines.append(f"{key:<18}{int(value)}" if key.endswith("n_way") else f"{key:<18}{value:.4f}")
     for far, threshold in result.calibration.far_thresholds.items():
         lines.append(f"threshold at FAR {far:<6} {threshold:.4f}")
+    if info["model"] == "off-the-shelf":
+        lines.append(OFF_THE_SHELF_NOTE)
     return "\n".join(lines)
