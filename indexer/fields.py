@@ -28,6 +28,14 @@ def in_id_range(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
+def check_score(name: str, value: float | None) -> float | None:
+    """A score threshold, unchanged; InvalidValueError outside [-1, 1], the range every score
+    lies in (cosine, 1 / (1 + distance), a copy score): beyond it nothing could ever match."""
+    if value is not None and not (math.isfinite(value) and -1.0 <= value <= 1.0):
+        raise InvalidValueError(f"{name} must be a score between -1 and 1, got {value}")
+    return value
+
+
 def check_text(name: str, value: str, *, max_length: int) -> str:
     """`value` unchanged; InvalidValueError when a database text column cannot hold it."""
     if len(value) > max_length:

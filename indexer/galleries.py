@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from indexer.errors import BadRequestError, NotFoundError
-from indexer.fields import check_text
+from indexer.fields import check_score, check_text
 from indexer.models import Gallery, GalleryItem
 from indexer.training.distances import DISTANCES
 
@@ -83,7 +83,7 @@ def check_gallery_distance(distance: str) -> str:
 def set_threshold(session: Session, name: str, threshold: float | None) -> Gallery:
     """Fix the gallery's score threshold, or with None go back to the calibrated one."""
     gallery = get_gallery(session, name)
-    gallery.threshold = threshold
+    gallery.threshold = check_score("threshold", threshold)
     return gallery
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from indexer.errors import BadRequestError
+from indexer.fields import check_score
 from search.engine import QueryEngine
 from search.metric import scores_between
 
@@ -33,6 +34,7 @@ def compare_images(
 
     `threshold` (a score) overrides the model's calibration for this distance.
     """
+    check_score("threshold", threshold)
     kind = distance or engine.distance
     serving = engine.serving.current()
     a, b = engine.embed_bytes(first, serving), engine.embed_bytes(second, serving)  # (1, D)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from indexer.catalog import indexed_ids
 from indexer.errors import BadRequestError
+from indexer.fields import check_score
 from indexer.models import Image, ImageStatus
 from indexer.public_names import public_uri
 from search.copy_match import (
@@ -76,6 +77,7 @@ def find_duplicates(
     deadline: Deadline = NO_DEADLINE,
 ) -> DuplicateReport:
     """Near-duplicate groups at copy score >= threshold, and byte-duplicate groups."""
+    check_score("threshold", threshold)
     serving = engine.serving.current()
     links, verified, unreadable = duplicate_links(
         engine, serving, neighbours=neighbours, deadline=deadline

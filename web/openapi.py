@@ -23,6 +23,7 @@ from web.openapi_parts import (
     INTEGER,
     NUMBER,
     SCHEMAS,
+    SCORE,
     STRING,
     array,
     form,
@@ -128,7 +129,7 @@ def paths(settings: Settings) -> dict[str, Any]:
             "post": op("are two images the same thing?", "Comparison", errors=SEARCH, body=form({
                 "image_a": BINARY,
                 "image_b": BINARY,
-                "threshold": NUMBER,
+                "threshold": SCORE,
                 "distance": {"enum": ["cosine", "euclidean", "manhattan"]},
             }, required=["image_a", "image_b"]))
         },
@@ -141,7 +142,7 @@ def paths(settings: Settings) -> dict[str, Any]:
         },
         "/api/v1/duplicates": {
             "get": op("groups of near-identical images", "Duplicates", errors=SEARCH, params=[
-                query("threshold", NUMBER),
+                query("threshold", SCORE),
                 query("neighbours", {**INTEGER, "minimum": 1, "maximum": 1000}),
             ])
         },
@@ -193,7 +194,7 @@ def gallery_paths() -> dict[str, Any]:
         "schema": {**STRING, "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
         "example": "staff",
     }
-    threshold = {"threshold": nullable(NUMBER)}
+    threshold = {"threshold": nullable(SCORE)}
     return {
         "/api/v1/galleries": {"get": op("every gallery", "GalleryList", errors=READ)},
         "/api/v1/galleries/{name}": {
@@ -204,7 +205,7 @@ def gallery_paths() -> dict[str, Any]:
                             "application/json": {"schema": {"type": "object",
                                                             "properties": threshold}},
                             "application/x-www-form-urlencoded": {"schema": {
-                                "type": "object", "properties": {"threshold": NUMBER}}},
+                                "type": "object", "properties": {"threshold": SCORE}}},
                         }}),
             "delete": op("delete a gallery", "GalleryDeleted", errors=(*WRITE, 404), key=True),
         },

@@ -29,6 +29,7 @@ ERRORS = {
 BINARY: Schema = {"type": "string", "format": "binary"}
 
 NUMBER: Schema = {"type": "number"}
+SCORE: Schema = {"type": "number", "minimum": -1, "maximum": 1}  # every score lies in [-1, 1]
 INTEGER: Schema = {"type": "integer"}
 STRING: Schema = {"type": "string"}
 BOOLEAN: Schema = {"type": "boolean"}

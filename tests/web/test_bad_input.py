@@ -204,3 +204,27 @@ def test_job_source_with_a_nul_byte(runtime: Runtime, tmp_path: Path) -> None:
         assert response.status_code == 400, (body, response.get_json())
     huge = {"source": str(tmp_path), "chunk_size": 10**30}
     assert client.post("/api/v1/jobs", json=huge).status_code == 400
+
+
+@pytest.mark.parametrize("threshold", ["5", "-1.5", "inf"])
+def test_a_threshold_outside_the_score_range_is_refused(
+    client: FlaskClient, threshold: str
+) -> None:
+    """Every score lies in [-1, 1]: a threshold beyond it could never match (was 200)."""
+
+    def pair(value: str) -> dict[str, Any]:
+        return {
+            "image_a": (io.BytesIO(png(1)), "a.png"),
+            "image_b": (io.BytesIO(png(2)), "b.png"),
+            "threshold": value,
+        }
+
+    compare = client.post("/api/v1/compare", data=pair(threshold))
+    duplicates = client.get(f"/api/v1/duplicates?threshold={threshold}")
+    enrol = {"image": (io.BytesIO(png(1)), "a.png"), "label": "a"}
+    assert client.post("/api/v1/galleries/g/items", data=enrol).status_code == 201
+    gallery = client.patch("/api/v1/galleries/g", data={"threshold": threshold})
+    for response in (compare, duplicates, gallery):
+        assert response.status_code == 400, response.get_json()
+        assert "threshold" in response.get_json()["error"]["message"]
+    assert client.post("/api/v1/compare", data=pair("1")).status_code == 200
