@@ -16,6 +16,7 @@ from indexer.errors import NotFoundError
 from indexer.job_liveness import ACTIVE, owner_here
 from indexer.model_registry import missing_embeddings
 from indexer.models import Image, ImageStatus, Job, JobKind, JobStatus, utcnow
+from indexer.public_names import public_text, public_uri
 from indexer.sources import SourceFile
 
 
@@ -30,6 +31,8 @@ class JobProgress:
     duplicates: int
     failed: int
     failures: list[tuple[str, str]] = field(default_factory=list)  # (uri, reason)
+    # The same as clients may see them: names under the source, never server paths.
+    public_failures: list[tuple[str, str]] = field(default_factory=list)
     cancelled: int = 0
     rate: float = 0.0  # images processed per second since the job was created
     eta_s: float | None = None  # None: unknown yet
@@ -128,7 +131,7 @@ def job_progress(session: Session, job_id: int, *, with_failures: bool = False) 
     )
     progress.rate, progress.eta_s = _timing(job, progress)
     if with_failures:
-        progress.failures = _failures(session, job_id)
+        progress.failures, progress.public_failures = _failures(session, job_id)
     return progress
 
 
@@ -141,13 +144,16 @@ def _timing(job: Job, progress: JobProgress) -> tuple[float, float | None]:
     return rate, (progress.pending / rate if rate > 0 else None)
 
 
-def _failures(session: Session, job_id: int) -> list[tuple[str, str]]:
+def _failures(session: Session, job_id: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(uri, reason) of the job's failed rows, and the same with public names."""
     rows = session.execute(
-        select(Image.uri, Image.error)
+        select(Image.uri, Image.path, Image.name, Image.error)
         .where(Image.job_id == job_id, Image.status == ImageStatus.FAILED)
         .order_by(Image.id)
     ).all()
-    return [(uri, error or "") for uri, error in rows]
+    own = [(row.uri, row.error or "") for row in rows]
+    shown = [(public_uri(row), public_text(row, row.error) or "") for row in rows]
+    return own, shown
 
 
 def list_jobs(session: Session, *, status: str | None = None, limit: int = 20) -> list[JobProgress]:

@@ -20,7 +20,8 @@ from web.auth import AuthError, check_key, require_api_key
 from web.health import health_report
 from web.params import float_arg, int_arg, metadata_arg, text_arg, upload
 
-__all__ = ["bp", "float_arg", "int_arg", "runtime", "upload"]  # the views' shared helpers
+# The views' shared helpers.
+__all__ = ["bp", "float_arg", "int_arg", "key_given", "runtime", "upload"]
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -56,7 +57,7 @@ def add() -> tuple[Response, int]:
 @bp.get("/images/<int:image_id>")
 def show(image_id: int) -> Response:
     """The image's record; with the configured API key also `path`, its file on the server."""
-    return jsonify(_image_json(image_id, owner=_key_given()))
+    return jsonify(_image_json(image_id, owner=key_given()))
 
 
 def _image_json(image_id: int, *, owner: bool = False) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def _image_json(image_id: int, *, owner: bool = False) -> dict[str, Any]:
         return serialize.image(row, embedding_versions(session, image_id), owner=owner)
 
 
-def _key_given() -> bool:
+def key_given() -> bool:
     """Whether an API key is configured and this request carries it."""
     if not runtime().settings.api_key:
         return False

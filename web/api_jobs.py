@@ -15,7 +15,7 @@ from indexer.models import JobStatus
 from indexer.sources import check_source
 from search.runtime import Runtime
 from web import serialize
-from web.api import int_arg
+from web.api import int_arg, key_given
 from web.auth import require_api_key
 from web.params import json_object, text_arg
 
@@ -70,7 +70,8 @@ def index() -> Response:
     limit = min(max(int_arg(request.args, "limit", 20), 1), MAX_LIST)
     with runtime().sessions() as session:
         jobs = list_jobs(session, status=status, limit=limit)
-        return jsonify({"jobs": [serialize.job(p) for p in jobs]})
+        owner = key_given()
+        return jsonify({"jobs": [serialize.job(p, owner=owner) for p in jobs]})
 
 
 @bp.get("/jobs/<int:job_id>")
@@ -88,4 +89,5 @@ def cancel(job_id: int) -> Response:
 
 def _job_json(job_id: int) -> dict[str, Any]:
     with runtime().sessions() as session:
-        return serialize.job(job_progress(session, job_id, with_failures=True))
+        progress = job_progress(session, job_id, with_failures=True)
+    return serialize.job(progress, owner=key_given())

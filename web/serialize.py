@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
@@ -93,7 +94,11 @@ def image(row: Image, model_versions: list[str], *, owner: bool = False) -> dict
     return body | {"path": row.path} if owner else body
 
 
-def job(progress: JobProgress) -> dict[str, Any]:
+def job(progress: JobProgress, *, owner: bool = False) -> dict[str, Any]:
+    """A job's state; its source folder and failed files as server paths only for the `owner`
+    (the API key holder), otherwise the source's last name and the files' public names."""
+    failures = progress.failures if owner else progress.public_failures
+    source = progress.source if owner or not progress.source else PurePath(progress.source).name
     return {
         "id": progress.id,
         "status": progress.status,
@@ -107,11 +112,11 @@ def job(progress: JobProgress) -> dict[str, Any]:
         "processed": progress.processed,
         "rate": round(progress.rate, 3),
         "eta_s": None if progress.eta_s is None else round(progress.eta_s, 1),
-        "source": progress.source,
+        "source": source,
         "error": progress.error,
         "created_at": _timestamp(progress.created_at),
         "finished_at": _timestamp(progress.finished_at),
-        "failures": [{"uri": uri, "reason": reason} for uri, reason in progress.failures],
+        "failures": [{"uri": uri, "reason": reason} for uri, reason in failures],
     }
 
 

@@ -76,8 +76,10 @@ def test_folder_job_reports_progress_and_failures(
     assert (job["total"], job["pending"], job["indexed"], job["failed"]) == (13, 0, 12, 1)
     assert job["processed"] == 13 and job["duplicates"] == 0 and job["cancelled"] == 0
     assert job["rate"] > 0 and job["eta_s"] == 0
-    assert job["finished_at"] and job["source"] == str(root / "cat")
-    assert [f["uri"] for f in job["failures"]] == [str(corrupt)]
+    # No server paths without the key: the source's last name, the files' names under it.
+    assert job["finished_at"] and job["source"] == "cat"
+    assert [f["uri"] for f in job["failures"]] == ["corrupt.png"]
+    assert str(root) not in json.dumps(job)
     assert "not a recognised image" in job["failures"][0]["reason"]
     listed = client.get("/api/v1/jobs").get_json()["jobs"]
     assert [j["id"] for j in listed] == [body["id"]] and listed[0]["status"] == "done"
@@ -209,7 +211,10 @@ def test_jobs_api_is_off_without_roots_and_needs_the_key(
     assert client.post("/api/v1/jobs/1/cancel").status_code == 401
     status, body = post_job(client, root, **{"X-API-Key": "k3y"})
     assert status == 202
-    assert wait_done(client, body["id"])["status"] == "done"  # an empty folder: nothing to do
+    done = wait_done(client, body["id"])  # an empty folder: nothing to do
+    assert done["status"] == "done" and done["source"] == root.name  # no key: a name only
+    owner = client.get(f"/api/v1/jobs/{body['id']}", headers={"X-API-Key": "k3y"}).get_json()
+    assert owner["source"] == str(root)  # the key holder sees the server path
 
 
 def test_settings_parse_source_roots(tmp_path: Path) -> None:
