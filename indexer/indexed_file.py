@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from indexer.catalog import get_image
-from indexer.errors import FileChangedError, NotFoundError, NotIndexedError
+from indexer.errors import (
+    FileChangedError,
+    FileTooLargeError,
+    ImageError,
+    NotFoundError,
+    NotIndexedError,
+)
 from indexer.models import ImageStatus
 from indexer.public_names import public_uri
+from indexer.reading import read_bytes
 
 SERVED = frozenset({ImageStatus.INDEXED, ImageStatus.DUPLICATE})
 # Pillow formats a browser shows inline, and the media type to send them as.
@@ -36,7 +42,6 @@ WEB_TYPES = {
     "BMP": "image/bmp",
     "AVIF": "image/avif",
 }
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
@@ -94,33 +99,17 @@ def media_type(data: bytes) -> tuple[str, bool]:
 
 
 def _read_regular(stored: StoredFile) -> bytes:
+    """The file's bytes through the catalog's safe reader (a regular file, no final symlink,
+    at most the recorded size); refusals name the image, never the server path."""
     changed = f"the file of image {stored.image_id} changed since it was indexed"
     try:
-        fd = os.open(stored.path, _OPEN_FLAGS)  # ELOOP: the path's last part is now a symlink
-    except FileNotFoundError as exc:
-        raise NotFoundError(f"the file of image {stored.image_id} is gone") from exc
-    except OSError as exc:
-        raise FileChangedError(f"{changed} (it cannot be opened as the indexed file)") from exc
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise FileChangedError(f"{changed} (it is no longer a regular file)")
-        if info.st_size != stored.size_bytes:
-            raise FileChangedError(f"{changed} (its size differs)")
-        data = _read_at_most(fd, stored.size_bytes + 1)  # one more byte: it grew meanwhile
-    except OSError as exc:
-        raise FileChangedError(f"{changed} (it cannot be read)") from exc
-    finally:
-        os.close(fd)
+        data = read_bytes(Path(stored.path), max_bytes=stored.size_bytes, follow_symlinks=False)
+    except FileTooLargeError as exc:  # it grew
+        raise FileChangedError(f"{changed} (its size differs)") from exc
+    except ImageError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            raise NotFoundError(f"the file of image {stored.image_id} is gone") from exc
+        raise FileChangedError(f"{changed} (it is no longer a readable regular file)") from exc
     if len(data) != stored.size_bytes:
         raise FileChangedError(f"{changed} (its size differs)")
     return data
-
-
-def _read_at_most(fd: int, limit: int) -> bytes:
-    pieces: list[bytes] = []
-    total = 0
-    while total < limit and (piece := os.read(fd, min(1 << 20, limit - total))):
-        pieces.append(piece)
-        total += len(piece)
-    return b"".join(pieces)
