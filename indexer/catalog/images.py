@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,12 @@ def delete_image(session: Session, image_id: int) -> Image:
     session.add(IndexChange(image_id=image_id, op=ChangeOp.DELETE))
     session.flush()
     return image
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many catalog rows are in each status (statuses with none are left out)."""
+    query = select(Image.status, func.count()).group_by(Image.status)
+    return {str(status): int(count) for status, count in session.execute(query).all()}
 
 
 def embedding_versions(session: Session, image_id: int) -> list[str]:

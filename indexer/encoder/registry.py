@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,17 @@ def register_model(
     except IntegrityError:  # another process registered it first
         return session.get(Model, loaded.version)  # type: ignore[return-value]
     return row
+
+
+def all_models(session: Session) -> list[Model]:
+    """Every registered model, oldest first."""
+    return list(session.scalars(select(Model).order_by(Model.created_at)))
+
+
+def vector_counts(session: Session) -> dict[str, int]:
+    """How many vectors each model version holds (versions with none are left out)."""
+    query = select(Embedding.model_version, func.count()).group_by(Embedding.model_version)
+    return {str(version): int(count) for version, count in session.execute(query).all()}
 
 
 def serving_model(session: Session) -> Model | None:

@@ -156,6 +156,11 @@ def _failures(session: Session, job_id: int) -> tuple[list[tuple[str, str]], lis
     return own, shown
 
 
+def recent_jobs(session: Session, *, limit: int) -> list[Job]:
+    """The `limit` most recent jobs' rows, newest first."""
+    return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
+
+
 def list_jobs(session: Session, *, status: str | None = None, limit: int = 20) -> list[JobProgress]:
     """The most recent jobs first, optionally only those with `status`."""
     query = select(Job.id).order_by(Job.id.desc()).limit(limit)

@@ -301,21 +301,18 @@ def worker(
 
 def status(settings: Settings) -> dict[str, Any]:
     """Catalog counts, recent jobs, snapshot and live health in one report."""
-    from sqlalchemy import func, select
-
-    from indexer.catalog.schema import Image, Job
+    from indexer.catalog.images import count_by_status
+    from indexer.ingest.jobs import recent_jobs
     from search.runtime import build_runtime
     from search.snapshot import load_snapshot
     from web.health import health_report
 
     runtime = build_runtime(settings, load="now")
     with runtime.sessions() as session:
-        counts = dict(
-            session.execute(select(Image.status, func.count()).group_by(Image.status)).all()
-        )
-        jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(5)).all()
+        counts = count_by_status(session)
         recent = [
-            {"id": j.id, "status": j.status, "total": j.total, "source": j.source} for j in jobs
+            {"id": j.id, "status": j.status, "total": j.total, "source": j.source}
+            for j in recent_jobs(session, limit=5)
         ]
     snapshot_file = runtime.index_sync.snapshot_path
     snapshot = load_snapshot(snapshot_file)

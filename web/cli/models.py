@@ -82,19 +82,13 @@ def models_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def list_models(settings: Settings) -> list[dict[str, Any]]:
     """Every registered model with its vector count; the serving one is marked."""
-    from sqlalchemy import func, select
-
     from indexer.catalog.database import make_session_factory
-    from indexer.catalog.schema import Embedding, Model
+    from indexer.encoder.registry import all_models, vector_counts
 
     sessions = make_session_factory(settings.database_url)
     with sessions() as session:
-        counts = dict(
-            session.execute(
-                select(Embedding.model_version, func.count()).group_by(Embedding.model_version)
-            ).all()
-        )
-        models = session.scalars(select(Model).order_by(Model.created_at)).all()
+        counts = vector_counts(session)
+        models = all_models(session)
         if not models:
             raise BadRequestError("no model registered yet: index something first")
         return [
