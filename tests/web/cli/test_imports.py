@@ -124,6 +124,7 @@ assert main(["index", {!r}, "--no-progress"]) == 0
         index.format(str(tmp_path / "later")), cli_env(settings, tiny_model_path, **extra)
     )
     assert "onnxruntime" in loaded and "torch" not in loaded and "onnx" not in loaded
+    assert "alembic" not in loaded  # the catalog is current: nothing to migrate
 
     sessions = make_session_factory(settings.database_url)
     with sessions() as session:
