@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from indexer.catalog.database import SessionFactory
-from indexer.catalog.images import get_image
+from indexer.catalog.images import get_image, rows_by_id
 from indexer.catalog.public_names import public_uri
-from indexer.catalog.schema import Embedding, Image, ImageStatus
+from indexer.catalog.schema import Image, ImageStatus
 from indexer.catalog.types import Embeddings
+from indexer.catalog.vectors import stored_vector
 from indexer.encoder.calibration import Calibration
 from indexer.encoder.decode import decode_image
 from indexer.encoder.decode_budget import DEFAULT_BUDGET, DecodeBudget
@@ -115,10 +115,10 @@ class QueryEngine:
             row = get_image(session, image_id)
             if row.status != ImageStatus.INDEXED:
                 raise NotIndexedError(f"image {image_id} is {row.status}, not indexed")
-            embedding = session.get(Embedding, (image_id, version))
-            if embedding is None:
+            vector = stored_vector(session, image_id, version)  # (1, D)
+            if vector is None:
                 raise NotIndexedError(f"image {image_id} has no vector of model {version} yet")
-            return np.frombuffer(embedding.vector, dtype=np.float32)[None, :]  # (1, D)
+            return vector
 
     def search_vectors(
         self,
@@ -190,8 +190,7 @@ class QueryEngine:
         if not ids:
             return {}
         with self.sessions() as session:
-            found = session.scalars(select(Image).where(Image.id.in_(ids))).all()
-            return {i: None for i in ids} | {row.id: row for row in found}
+            return rows_by_id(session, ids)
 
 
 def _hit(row: Image, score: float, distance: float, calibration: Calibration | None) -> Hit:

@@ -9,8 +9,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from indexer.catalog.fields import MAX_URI
-from indexer.catalog.images import delete_image, embedding_versions, get_image
+from indexer.catalog.images import delete_image, get_image
 from indexer.catalog.indexed_file import IndexedFile, read_indexed, stored_file
+from indexer.catalog.vectors import embedding_versions
 from indexer.encoder.thumbnail import make_thumbnail
 from indexer.ingest.uploads import AddResult, add_image
 from search.filters import MetadataFilter

@@ -9,12 +9,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indexer.catalog.errors import ModelError, NotFoundError
-from indexer.catalog.schema import Embedding, Image, ImageStatus, Model, ModelStatus, utcnow
+from indexer.catalog.schema import Model, ModelStatus, utcnow
 from indexer.catalog.settings import Settings
 from indexer.encoder.checkpoint import (
     LEGACY_DEFAULT_VERSIONS,
@@ -127,18 +127,6 @@ def active_versions(session: Session) -> list[str]:
         select(Model).where(Model.status.in_([ModelStatus.SERVING, ModelStatus.BUILDING]))
     ).all()
     return [r.version for r in sorted(rows, key=lambda r: r.status != ModelStatus.SERVING)]
-
-
-def missing_embeddings(session: Session, version: str, *, limit: int | None = None) -> list[int]:
-    """Indexed images that have no vector under `version` yet."""
-    has_vector = exists().where(Embedding.image_id == Image.id, Embedding.model_version == version)
-    query = (
-        select(Image.id)
-        .where(Image.status == ImageStatus.INDEXED, ~has_vector)
-        .order_by(Image.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
 
 
 CATALOG_CALIBRATION = "catalog_calibration"  # key in a model row's metadata
