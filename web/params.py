@@ -89,6 +89,12 @@ def upload(field: str = "image") -> bytes:
     return file.read()
 
 
+def optional_upload(field: str = "image") -> bytes | None:
+    """The bytes of the multipart file `field`, or None when none was sent."""
+    file = request.files.get(field)
+    return None if file is None else file.read()
+
+
 def metadata_arg() -> dict[str, Any]:
     """Form field `metadata`: a JSON object the catalog can store (empty when absent)."""
     raw = request.form.get("metadata")

@@ -10,9 +10,10 @@ from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
+from indexer.catalog.feedback import FeedbackCounts
 from indexer.catalog.jobs import JobProgress
 from indexer.catalog.public_names import public_text, public_uri
-from indexer.catalog.schema import Image
+from indexer.catalog.schema import Feedback, Image
 from search.batch import BatchAnswer, BatchResult
 from search.engine import Hit, SearchResult
 
@@ -118,6 +119,19 @@ def job(progress: JobProgress, *, owner: bool = False) -> dict[str, Any]:
         "finished_at": _timestamp(progress.finished_at),
         "failures": [{"uri": uri, "reason": reason} for uri, reason in failures],
     }
+
+
+def feedback(mark: Feedback) -> dict[str, Any]:
+    """A stored right/wrong mark."""
+    return {
+        "id": mark.id,
+        "result_id": mark.result_image_id,
+        "verdict": "right" if mark.same else "wrong",
+    }
+
+
+def feedback_counts(counts: FeedbackCounts) -> dict[str, Any]:
+    return {"right": counts.right, "wrong": counts.wrong}
 
 
 def _timestamp(value: datetime | None) -> str | None:
