@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import PurePath
 from typing import Any
@@ -11,11 +12,16 @@ from typing import Any
 from flask.json.provider import DefaultJSONProvider
 
 from indexer.catalog.feedback import FeedbackCounts
+from indexer.catalog.galleries import GallerySummary
 from indexer.catalog.jobs import JobProgress
 from indexer.catalog.public_names import public_text, public_uri
-from indexer.catalog.schema import Feedback, Image
+from indexer.catalog.schema import Feedback, GalleryItem, Image
+from search.anomaly import AnomalyResult
 from search.batch import BatchAnswer, BatchResult
+from search.compare import Comparison
 from search.engine import Hit, SearchResult
+from search.gallery import Identification
+from search.near_duplicates import DuplicateReport
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +138,49 @@ def feedback(mark: Feedback) -> dict[str, Any]:
 
 def feedback_counts(counts: FeedbackCounts) -> dict[str, Any]:
     return {"right": counts.right, "wrong": counts.wrong}
+
+
+def comparison(result: Comparison) -> dict[str, Any]:
+    return {
+        "similarity": result.similarity,
+        "distance": result.distance,
+        "same": result.same,
+        "threshold": result.threshold,
+        "threshold_source": result.threshold_source,
+        "promised_far": result.promised_far,
+        "metric": result.distance_kind,
+        "model": result.model,
+    }
+
+
+def anomaly(result: AnomalyResult) -> dict[str, Any]:
+    """The result; a neighbour's fields that do not apply (None) are left out."""
+    body = asdict(result)
+    body["neighbours"] = [{k: v for k, v in n.items() if v is not None} for n in body["neighbours"]]
+    return body
+
+
+def duplicates(report: DuplicateReport) -> dict[str, Any]:
+    return asdict(report)
+
+
+def gallery(summary: GallerySummary) -> dict[str, Any]:
+    return asdict(summary)
+
+
+def gallery_item(item: GalleryItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "label": item.label,
+        "filename": item.filename,
+        "sha256": item.sha256,
+        "model_version": item.model_version,
+        "created_at": item.created_at.isoformat() + "Z",
+    }
+
+
+def identification(result: Identification) -> dict[str, Any]:
+    return asdict(result)
 
 
 def _timestamp(value: datetime | None) -> str | None:

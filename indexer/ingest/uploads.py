@@ -1,10 +1,12 @@
-"""The add-image write path: validate, store and embed one uploaded image."""
+"""The add-image write path (validate, store and embed one uploaded image) and its undoing
+(delete a row with the stored upload)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 from indexer.catalog.database import SessionFactory
 from indexer.catalog.errors import ImageError, UriConflictError
 from indexer.catalog.fields import MAX_URI, check_metadata, check_text
-from indexer.catalog.images import create_pending, find_by_content, find_by_uri
+from indexer.catalog.images import create_pending, delete_image, find_by_content, find_by_uri
 from indexer.catalog.schema import Image, ImageStatus
 from indexer.catalog.settings import Settings
 from indexer.encoder.decode import decode_image
@@ -100,3 +102,13 @@ def _store_and_embed(
             path.unlink(missing_ok=True)
         raise
     return AddResult(row, created=True)
+
+
+def remove_image(sessions: SessionFactory, image_id: int) -> None:
+    """Delete a catalog row (logged for every search process); the stored file of an upload
+    added without a uri of its own goes with it."""
+    with sessions.begin() as session:
+        row = delete_image(session, image_id)
+        path, uploaded = row.path, row.uri.startswith("upload://")
+    if uploaded and path:
+        Path(path).unlink(missing_ok=True)
