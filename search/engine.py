@@ -21,7 +21,8 @@ from indexer.encoder.distances import check_distance
 from search.deadline import NO_DEADLINE, Deadline
 from search.errors import InvalidKError, NotIndexedError
 from search.filters import MetadataFilter
-from search.scores import Scores, from_cosine, scores_between
+from search.rerank import rerank
+from search.scores import Scores, from_cosine
 from search.serving import Serving, ServingState
 
 OVERFETCH = 4  # first ask the index for k * OVERFETCH neighbours when a filter is set
@@ -165,25 +166,15 @@ class QueryEngine:
     def rescore(
         self, queries: Embeddings, cosine: np.ndarray, ids: np.ndarray, serving: Serving
     ) -> tuple[Scores, np.ndarray]:
-        """Scores (n, c) of the candidates under the engine's distance, ids re-ordered to match."""
+        """Scores (n, c) of the index's candidates (cosines `cosine`, ids `ids`) under the
+        engine's distance, best first: converted from the cosines when the distance follows
+        from them, else re-ranked exactly (`search.rerank`), which drops candidates without a
+        stored vector (id -1)."""
         converted = from_cosine(cosine, self.distance)
         if converted is not None:
             return converted, ids
-        found, vectors = serving.index_sync.exact_vectors(np.unique(ids[ids >= 0]))
-        row_of = {int(i): r for r, i in enumerate(found)}
-        score = np.full(ids.shape, -np.inf, dtype=np.float32)
-        distance = np.full(ids.shape, np.inf, dtype=np.float32)
-        for q in range(len(queries)):
-            rows = [row_of.get(int(i), -1) for i in ids[q]]
-            known = np.flatnonzero(np.asarray(rows) >= 0)
-            if len(known):
-                exact = scores_between(
-                    queries[q : q + 1], vectors[[rows[j] for j in known]], self.distance
-                )
-                score[q, known], distance[q, known] = exact.score[0], exact.distance[0]
-            order = np.argsort(distance[q], kind="stable")
-            score[q], distance[q], ids[q] = score[q, order], distance[q, order], ids[q, order]
-        return Scores(score, distance), ids
+        exact = serving.index_sync.exact_vectors
+        return rerank(queries, ids, exact, ids.shape[1], distance=self.distance)
 
     def _rows(self, ids: set[int]) -> dict[int, Image | None]:
         """The catalog rows of `ids`; None for ids no longer in the catalog."""
