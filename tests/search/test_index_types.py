@@ -32,9 +32,7 @@ from search.rerank import ArrayVectors
 from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
 from search.vector_index import VectorIndex
 from tests.conftest import write_images
-from tests.search.test_sync import add_folder, embedder, make_sync, sessions
-
-__all__ = ["embedder", "sessions"]  # fixtures shared with test_sync
+from tests.search.support import add_folder, make_sync
 
 N, DIM = 8000, 64
 TYPES = ["Flat", "IVF64,Flat", "IVF64,PQ16", "HNSW32"]
