@@ -21,6 +21,9 @@ from indexer.catalog.vectors import drop_vectors, log_delete
 ID_SLICE = 1024  # ids bound per query where many are read
 
 
+# -- reading rows ---------------------------------------------------------------------------
+
+
 def get_image(session: Session, image_id: int) -> Image:
     image = session.get(Image, image_id) if in_id_range(image_id) else None
     if image is None:
@@ -91,6 +94,9 @@ def exact_copies(session: Session) -> list[tuple[int, int, str]]:
     ]
 
 
+# -- counting, per job or overall -----------------------------------------------------------
+
+
 def status_counts(session: Session, *, job_id: int | None = None) -> dict[str, int]:
     """Rows per status: of the whole catalog, or of one job."""
     query = select(Image.status, func.count()).group_by(Image.status)
@@ -128,13 +134,7 @@ def job_failures(
     return own, shown
 
 
-def cancel_pending(session: Session, job_id: int) -> None:
-    """Mark the job's pending rows cancelled, so workers skip them."""
-    session.execute(
-        update(Image)
-        .where(Image.job_id == job_id, Image.status == ImageStatus.PENDING)
-        .values(status=ImageStatus.CANCELLED, error="job cancelled")
-    )
+# -- writing --------------------------------------------------------------------------------
 
 
 def create_pending(
@@ -154,6 +154,30 @@ def create_pending(
     except IntegrityError as exc:  # a concurrent upload took the uri since the caller looked
         raise UriConflictError(f"uri {uri!r} is already in the catalog") from exc
     return row
+
+
+def insert_pending(
+    session: Session,
+    files: Iterable[tuple[str, str | None, dict[str, Any] | None]],
+    *,
+    job_id: int | None,
+) -> list[Image]:
+    """Insert a pending row per (uri, name, metadata) of a file (its path is the uri) under
+    `job_id`; flushed, so the rows have their ids."""
+    rows = [
+        Image(
+            uri=uri,
+            path=uri,
+            name=name,
+            status=ImageStatus.PENDING,
+            job_id=job_id,
+            meta=metadata or {},
+        )
+        for uri, name, metadata in files
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
 
 
 def delete_image(session: Session, image_id: int) -> Image:
@@ -183,3 +207,12 @@ def requeue(session: Session, rows: Sequence[Image], *, job_id: int | None) -> l
         row.duplicate_of, row.content_key = None, None
     session.flush()
     return [row.id for row in every]
+
+
+def cancel_pending(session: Session, job_id: int) -> None:
+    """Mark the job's pending rows cancelled, so workers skip them."""
+    session.execute(
+        update(Image)
+        .where(Image.job_id == job_id, Image.status == ImageStatus.PENDING)
+        .values(status=ImageStatus.CANCELLED, error="job cancelled")
+    )
