@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.catalog.errors import BadRequestError
-from indexer.catalog.images import indexed_ids
+from indexer.catalog.vectors import indexed_ids
 from search.engine import Hit, QueryEngine
 from search.gallery import GalleryService
 from search.scores import scores_between

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from indexer.catalog.database import SessionFactory
-from indexer.catalog.images import get_image
+from indexer.catalog.images import get_image, rows_by_id
 from indexer.catalog.public_names import public_uri
-from indexer.catalog.schema import Embedding, Image, ImageStatus
+from indexer.catalog.schema import Image, ImageStatus
 from indexer.catalog.types import Embeddings
+from indexer.catalog.vectors import stored_vector
 from indexer.encoder.calibration import Calibration
 from indexer.encoder.decode import decode_image
 from indexer.encoder.decode_budget import DEFAULT_BUDGET, DecodeBudget
@@ -21,7 +21,8 @@ from indexer.encoder.distances import check_distance
 from search.deadline import NO_DEADLINE, Deadline
 from search.errors import InvalidKError, NotIndexedError
 from search.filters import MetadataFilter
-from search.scores import Scores, from_cosine, scores_between
+from search.rerank import rerank
+from search.scores import Scores, from_cosine
 from search.serving import Serving, ServingState
 
 OVERFETCH = 4  # first ask the index for k * OVERFETCH neighbours when a filter is set
@@ -115,10 +116,10 @@ class QueryEngine:
             row = get_image(session, image_id)
             if row.status != ImageStatus.INDEXED:
                 raise NotIndexedError(f"image {image_id} is {row.status}, not indexed")
-            embedding = session.get(Embedding, (image_id, version))
-            if embedding is None:
+            vector = stored_vector(session, image_id, version)  # (1, D)
+            if vector is None:
                 raise NotIndexedError(f"image {image_id} has no vector of model {version} yet")
-            return np.frombuffer(embedding.vector, dtype=np.float32)[None, :]  # (1, D)
+            return vector
 
     def search_vectors(
         self,
@@ -165,33 +166,22 @@ class QueryEngine:
     def rescore(
         self, queries: Embeddings, cosine: np.ndarray, ids: np.ndarray, serving: Serving
     ) -> tuple[Scores, np.ndarray]:
-        """Scores (n, c) of the candidates under the engine's distance, ids re-ordered to match."""
+        """Scores (n, c) of the index's candidates (cosines `cosine`, ids `ids`) under the
+        engine's distance, best first: converted from the cosines when the distance follows
+        from them, else re-ranked exactly (`search.rerank`), which drops candidates without a
+        stored vector (id -1)."""
         converted = from_cosine(cosine, self.distance)
         if converted is not None:
             return converted, ids
-        found, vectors = serving.index_sync.exact_vectors(np.unique(ids[ids >= 0]))
-        row_of = {int(i): r for r, i in enumerate(found)}
-        score = np.full(ids.shape, -np.inf, dtype=np.float32)
-        distance = np.full(ids.shape, np.inf, dtype=np.float32)
-        for q in range(len(queries)):
-            rows = [row_of.get(int(i), -1) for i in ids[q]]
-            known = np.flatnonzero(np.asarray(rows) >= 0)
-            if len(known):
-                exact = scores_between(
-                    queries[q : q + 1], vectors[[rows[j] for j in known]], self.distance
-                )
-                score[q, known], distance[q, known] = exact.score[0], exact.distance[0]
-            order = np.argsort(distance[q], kind="stable")
-            score[q], distance[q], ids[q] = score[q, order], distance[q, order], ids[q, order]
-        return Scores(score, distance), ids
+        exact = serving.index_sync.exact_vectors
+        return rerank(queries, ids, exact, ids.shape[1], distance=self.distance)
 
     def _rows(self, ids: set[int]) -> dict[int, Image | None]:
         """The catalog rows of `ids`; None for ids no longer in the catalog."""
         if not ids:
             return {}
         with self.sessions() as session:
-            found = session.scalars(select(Image).where(Image.id.in_(ids))).all()
-            return {i: None for i in ids} | {row.id: row for row in found}
+            return rows_by_id(session, ids)
 
 
 def _hit(row: Image, score: float, distance: float, calibration: Calibration | None) -> Hit:

@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 
 from indexer.catalog.errors import BadRequestError
 from indexer.catalog.fields import check_score
-from indexer.catalog.images import indexed_ids
-from indexer.catalog.public_names import public_uri
-from indexer.catalog.schema import Image, ImageStatus
+from indexer.catalog.images import exact_copies, file_paths, public_uris
+from indexer.catalog.vectors import indexed_ids
 from search.copy_match import (
     SIDE,
     Thumbnails,
@@ -162,8 +160,7 @@ def _indexed_ids(engine: QueryEngine, version: str) -> np.ndarray:
 
 def _files(engine: QueryEngine, ids: np.ndarray) -> list[tuple[int, Path]]:
     with engine.sessions() as session:
-        query = select(Image.id, Image.path, Image.uri).where(Image.id.in_(ids.tolist()))
-        return [(int(i), Path(path or uri)) for i, path, uri in session.execute(query)]
+        return file_paths(session, ids.tolist())
 
 
 def _groups(engine: QueryEngine, stars: list[Star]) -> list[DuplicateGroup]:
@@ -179,13 +176,10 @@ def _groups(engine: QueryEngine, stars: list[Star]) -> list[DuplicateGroup]:
 
 
 def _exact(engine: QueryEngine) -> list[DuplicateGroup]:
-    query = select(Image.id, Image.uri, Image.path, Image.name, Image.duplicate_of).where(
-        Image.status == ImageStatus.DUPLICATE, Image.duplicate_of.is_not(None)
-    )
     with engine.sessions() as session:
         copies: dict[int, list[Member]] = defaultdict(list)
-        for row in session.execute(query):
-            copies[int(row.duplicate_of or 0)].append(Member(int(row.id), public_uri(row)))
+        for copy, canonical, uri in exact_copies(session):
+            copies[canonical].append(Member(copy, uri))
     canon = _uris(engine, list(copies))
     groups = [
         DuplicateGroup([Member(c, canon[c]), *sorted(m, key=lambda x: x.id)], 1.0, c)
@@ -197,11 +191,5 @@ def _exact(engine: QueryEngine) -> list[DuplicateGroup]:
 
 def _uris(engine: QueryEngine, ids: list[int]) -> dict[int, str]:
     """The public uris (never server paths) of `ids` still in the catalog."""
-    result: dict[int, str] = {}
-    columns = (Image.id, Image.uri, Image.path, Image.name)
     with engine.sessions() as session:
-        for start in range(0, len(ids), BATCH):
-            chunk = ids[start : start + BATCH]
-            rows = session.execute(select(*columns).where(Image.id.in_(chunk)))
-            result.update({int(row.id): public_uri(row) for row in rows})
-    return result
+        return public_uris(session, ids)

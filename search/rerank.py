@@ -1,8 +1,9 @@
-"""Exact re-ranking: re-score approximate candidates against the stored float32 vectors.
+"""Exact re-ranking: re-score candidate ids against their stored float32 vectors.
 
-An approximate index (PQ codes, a graph with stale entries) proposes `k * factor` candidates;
-their exact inner products with the query replace the approximate scores, so reported
-scores are exact cosine similarities and the best k are kept.
+The one re-ranking of the search layer, for both of its uses: an approximate index (PQ codes,
+a graph with stale entries) proposes `k * factor` candidates and keeps the best k by exact
+cosine (`search.vector_index`); the query engine re-orders the index's candidates under a
+distance that does not follow from the cosine, such as manhattan (`search.engine`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 
 from indexer.catalog.types import Embeddings, Ids
+from indexer.encoder.distances import check_distance
+from search.scores import Scores, from_cosine, scores_between
 
 # ids (m,) -> (found ids (j,), their vectors (j, d)); unknown ids are left out
 ExactVectors = Callable[[Ids], tuple[Ids, Embeddings]]
@@ -32,26 +35,43 @@ class ArrayVectors:
 
 
 def rerank(
-    queries: Embeddings, candidates: Ids, exact: ExactVectors, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Re-score candidate ids (n, c) exactly; return the best k as (scores (n, k), ids (n, k)).
+    queries: Embeddings, candidates: Ids, exact: ExactVectors, k: int, *, distance: str = "cosine"
+) -> tuple[Scores, Ids]:
+    """Re-score candidate ids (n, c) exactly under `distance`; return the best k of each row,
+    best first: Scores (n, k) and ids (n, k).
 
-    Duplicate and unknown candidates are dropped; short rows are padded with id -1.
+    Duplicate and unknown candidates (-1, or no stored vector) are dropped; short rows are
+    padded with id -1, score -inf and distance inf. Equal scores keep ascending id order.
     """
+    check_distance(distance)
     n = queries.shape[0]
-    scores = np.full((n, k), -np.inf, dtype=np.float32)
+    score = np.full((n, k), -np.inf, dtype=np.float32)
+    far = np.full((n, k), np.inf, dtype=np.float32)
     ids = np.full((n, k), -1, dtype=np.int64)
-    unique = np.unique(candidates[candidates >= 0])
-    found, vectors = exact(unique)
+    found, vectors = exact(np.unique(candidates[candidates >= 0]))
     if len(found) == 0:
-        return scores, ids
+        return Scores(score, far), ids
+    by_id = np.argsort(found, kind="stable")
+    found, vectors = found[by_id], vectors[by_id]
     position = {int(i): row for row, i in enumerate(found)}
     for q in range(n):
         rows = sorted({position[int(i)] for i in candidates[q] if int(i) in position})
         if not rows:
             continue
-        sims = vectors[rows] @ queries[q]  # (c,)
-        best = np.argsort(-sims, kind="stable")[:k]
-        scores[q, : len(best)] = sims[best]
+        exact_q, key = _scored(queries[q], vectors[rows], distance)  # (c,) each
+        best = np.argsort(key, kind="stable")[:k]
+        score[q, : len(best)] = exact_q.score[best]
+        far[q, : len(best)] = exact_q.distance[best]
         ids[q, : len(best)] = found[rows][best]
-    return scores, ids
+    return Scores(score, far), ids
+
+
+def _scored(query: Embeddings, vectors: Embeddings, distance: str) -> tuple[Scores, np.ndarray]:
+    """Scores (c,) of one query (d,) against vectors (c, d), and the key that ranks them
+    (lower first): what was measured, before any conversion."""
+    sims = vectors @ query  # (c,)
+    converted = from_cosine(sims, distance)
+    if converted is not None:  # cosine, euclidean: exact from the inner products
+        return converted, -sims
+    measured = scores_between(query[None, :], vectors, distance)  # (1, c)
+    return Scores(measured.score[0], measured.distance[0]), measured.distance[0]

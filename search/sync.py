@@ -18,15 +18,20 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from indexer.catalog.database import SessionFactory
-from indexer.catalog.schema import Embedding, Image, ImageStatus, IndexChange
 from indexer.catalog.types import Embeddings, Ids
+from indexer.catalog.vectors import (
+    changes_after,
+    count_vectors,
+    last_seq,
+    vector_batches,
+    vector_sample,
+    vectors_of,
+)
 from search.errors import IndexNotReadyError
 from search.index_build import BuildReport, IndexBuilder
 from search.index_factory import IndexConfig, factory_family, resolve_factory, tune
@@ -35,7 +40,6 @@ from search.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 REBUILD_BATCH = 5000
-EXACT_SLICE = 10_000  # ids per query: SQLite allows 32,766 bound parameters, PostgreSQL 65,535
 CHANGE_BATCH = 5000
 GAP_TTL_S = 120.0  # longer than any indexing transaction is expected to stay open
 
@@ -161,43 +165,31 @@ class IndexSync:
     def rebuild(self) -> None:
         """Build a fresh index from every indexed row of this model version, then swap it in."""
         with self.sessions() as session:
-            last_seq = session.scalar(select(func.coalesce(func.max(IndexChange.seq), 0))) or 0
+            seq = last_seq(session)
             builder = self._trained_builder(session)
-            query = (
-                self._vectors()
-                .order_by(Embedding.image_id)
-                .execution_options(yield_per=REBUILD_BATCH)
-            )
-            for part in session.execute(query).partitions(REBUILD_BATCH):
-                builder.add(*_unpack(part, self.dim))
+            batches = vector_batches(session, self.model_version, self.dim, batch=REBUILD_BATCH)
+            for ids, vectors in batches:
+                builder.add(ids, vectors)
         index, report = builder.finish()
-        with self._lock:  # the atomic swap; changes logged since last_seq are replayed next
-            self.index, self.last_seq, self.report = index, int(last_seq), report
+        with self._lock:  # the atomic swap; changes logged since `seq` are replayed next
+            self.index, self.last_seq, self.report = index, int(seq), report
             self.save()
 
     def _trained_builder(self, session: Session) -> IndexBuilder:
         """Choose the type for the catalog's size and train it on a spread-out sample."""
-        n = session.scalar(select(func.count()).select_from(self._vectors().subquery())) or 0
+        n = count_vectors(session, self.model_version)
         factory = resolve_factory(self.config, n, self.dim)
         builder = IndexBuilder(
             factory, self.dim, self.config, use_gpu=self.use_gpu, exact=self.exact_vectors
         )
         size = builder.sample_size(n)
-        stride = max(1, n // max(size, 1))
-        query = self._vectors().where(Embedding.image_id % stride == 0).limit(size)
-        builder.train(_unpack(session.execute(query).all(), self.dim)[1])
+        builder.train(vector_sample(session, self.model_version, self.dim, n=n, size=size))
         return builder
 
     def exact_vectors(self, ids: Ids) -> tuple[Ids, Embeddings]:
-        """The catalog's exact vectors of `ids` (re-ranking for lossy index types), read in
-        slices that stay under SQLite's and PostgreSQL's bound-parameter limits."""
-        wanted = [int(i) for i in ids]
-        rows: list[Any] = []
+        """The catalog's exact vectors of `ids` (re-ranking for lossy index types)."""
         with self.sessions() as session:
-            for start in range(0, len(wanted), EXACT_SLICE):
-                part = wanted[start : start + EXACT_SLICE]
-                rows.extend(session.execute(self._vectors().where(Embedding.image_id.in_(part))))
-        return _unpack(rows, self.dim)
+            return vectors_of(session, self.model_version, self.dim, ids)
 
     def _rebuild_if_worn(self, index: VectorIndex) -> None:
         """Start a background rebuild when dead entries pass the configured fraction, or when
@@ -251,21 +243,15 @@ class IndexSync:
     def _apply_batch(self, index: VectorIndex) -> int:
         """Re-read every image a change names: a change only says "look at this id again"."""
         with self.sessions() as session:
-            changes = session.execute(
-                select(IndexChange.seq, IndexChange.image_id, IndexChange.model_version)
-                .where(or_(IndexChange.seq > self.last_seq, IndexChange.seq.in_(self._gaps)))
-                .order_by(IndexChange.seq)
-                .limit(CHANGE_BATCH)
-            ).all()
-            self._track_gaps([seq for seq, _, _ in changes])
+            changes = changes_after(session, self.last_seq, self._gaps, limit=CHANGE_BATCH)
+            self._track_gaps([change.seq for change in changes])
             if not changes:
                 return 0
-            touched = {i for _, i, version in changes if version in (None, self.model_version)}
-            rows = session.execute(self._vectors().where(Embedding.image_id.in_(touched))).all()
+            touched = {c.image_id for c in changes if c.model_version in (None, self.model_version)}
+            ids, vectors = vectors_of(session, self.model_version, self.dim, touched)
         index.remove(np.fromiter(touched, dtype=np.int64))
-        ids, vectors = _unpack(rows, self.dim)
         index.upsert(ids, vectors)
-        self.last_seq = max(self.last_seq, int(changes[-1][0]))
+        self.last_seq = max(self.last_seq, changes[-1].seq)
         return len(changes)
 
     def _track_gaps(self, seqs: list[int]) -> None:
@@ -279,15 +265,6 @@ class IndexSync:
                 self._gaps.setdefault(missing, now)
             expected = seq + 1
         self._gaps = {s: t for s, t in self._gaps.items() if now - t < GAP_TTL_S}
-
-    def _vectors(self) -> Select[int, bytes]:
-        """(image id, vector) of this model version for every indexed image."""
-        return (
-            select(Embedding.image_id, Embedding.vector)
-            .join(Image, Image.id == Embedding.image_id)
-            .where(Embedding.model_version == self.model_version)
-            .where(Image.status == ImageStatus.INDEXED)
-        )
 
     def save(self) -> None:
         """Write an atomic snapshot of the current index."""
@@ -307,12 +284,3 @@ class IndexSync:
         save_snapshot(self.snapshot_path, index, meta)
         self._last_save = time.monotonic()
         self._dirty = False
-
-
-def _unpack(rows: object, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [(row[0], row[1]) for row in rows if row[1] is not None]  # type: ignore[attr-defined]
-    ids = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
-    if not pairs:
-        return ids, np.zeros((0, dim), dtype=np.float32)
-    vectors = np.frombuffer(b"".join(p[1] for p in pairs), dtype=np.float32).reshape(-1, dim)
-    return ids, vectors

@@ -130,7 +130,8 @@ class VectorIndex:
             fetch = min(k_eff * self.rerank_factor, int(self.index.ntotal)) if exact else k_eff
             scores, ids = self._raw_search(queries, fetch)
             if exact is not None:
-                return rerank(queries, ids, exact, k_eff)
+                exact_scores, ids = rerank(queries, ids, exact, k_eff)
+                return exact_scores.score, ids
             return scores, ids
 
     def _raw_search(self, queries: Embeddings, k: int) -> tuple[np.ndarray, np.ndarray]:

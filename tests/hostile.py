@@ -6,7 +6,6 @@ a typed error whose HTTP status and message are given.
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from tests.conftest import make_image
+from tests.encoded import encode
 
 
 @dataclass(frozen=True)
@@ -23,12 +23,6 @@ class Case:
     data: bytes
     status: int  # 200: accepted; else the API's status
     reason: str = ""  # a fragment of the error message
-
-
-def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
 from indexer.catalog.fields import MAX_URI
-from indexer.catalog.images import delete_image, embedding_versions, get_image
+from indexer.catalog.images import get_image
 from indexer.catalog.indexed_file import IndexedFile, read_indexed, stored_file
+from indexer.catalog.vectors import embedding_versions
 from indexer.encoder.thumbnail import make_thumbnail
-from indexer.ingest.uploads import AddResult, add_image
 from search.filters import MetadataFilter
 from search.runtime import Runtime
 from web import serialize
 from web.auth import AuthError, check_key, require_api_key
+from web.catalog_writes import add_searchable, delete_searchable
 from web.health import health_report
 from web.params import float_arg, int_arg, metadata_arg, text_arg, upload
 
@@ -54,14 +55,6 @@ def add() -> tuple[Response, int]:
     return jsonify(body), 201 if result.created else 200
 
 
-def add_searchable(rt: Runtime, data: bytes, **options: Any) -> AddResult:
-    """Add an upload to the catalog, then bring this process's index up to it before answering."""
-    result = add_image(rt.settings, rt.sessions, data, **options)
-    if result.created:
-        rt.index_sync.catch_up()
-    return result
-
-
 @bp.get("/images/<int:image_id>")
 def show(image_id: int) -> Response:
     """The image's record; with the configured API key also `path`, its file on the server."""
@@ -88,13 +81,7 @@ def key_given() -> bool:
 @bp.delete("/images/<int:image_id>")
 @require_api_key
 def delete(image_id: int) -> Response:
-    rt = runtime()
-    with rt.sessions.begin() as session:
-        row = delete_image(session, image_id)
-        path, uploaded = row.path, row.uri.startswith("upload://")
-    if uploaded and path:
-        Path(path).unlink(missing_ok=True)
-    rt.index_sync.catch_up()
+    delete_searchable(runtime(), image_id)
     return jsonify({"id": image_id, "deleted": True})
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from flask import Blueprint, Response, jsonify, request
 
+from web import serialize
 from web.api import float_arg, int_arg, runtime, upload
 
 bp = Blueprint("anomaly", __name__, url_prefix="/api/v1")
@@ -21,6 +20,4 @@ def anomaly() -> Response:
         k=int_arg(request.form, "k", rt.settings.anomaly_k),
         percentile=float_arg(request.form, "percentile"),
     )
-    body = asdict(result)
-    body["neighbours"] = [{k: v for k, v in n.items() if v is not None} for n in body["neighbours"]]
-    return jsonify(body)
+    return jsonify(serialize.anomaly(result))

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from indexer.catalog.errors import BadRequestError
-from indexer.catalog.fields import MAX_ID
 from search.batch import BatchQuery, search_batch
 from search.filters import MetadataFilter
 from web import serialize
 from web.api import int_arg, runtime
-from web.params import shown
+from web.params import catalog_id
 
 bp = Blueprint("batch", __name__, url_prefix="/api/v1")
 
@@ -22,7 +20,7 @@ def search() -> Response:
         BatchQuery(name=file.filename or None, data=file.read())
         for file in request.files.getlist("image")
     ]
-    queries += [BatchQuery(image_id=_image_id(raw)) for raw in request.form.getlist("id")]
+    queries += [BatchQuery(image_id=catalog_id(raw)) for raw in request.form.getlist("id")]
     result = search_batch(
         runtime().engine,
         queries,
@@ -30,11 +28,3 @@ def search() -> Response:
         where=MetadataFilter.parse(request.form.getlist("filter")),
     )
     return jsonify(serialize.batch_result(result))
-
-
-def _image_id(raw: str) -> int:
-    """A catalog id; one too large for the database stays a per-query "not found"."""
-    digits = raw.strip()
-    if not (digits.isascii() and digits.isdigit()):
-        raise BadRequestError(f"id must be a catalog image id, got {shown(raw)}")
-    return int(digits) if len(digits) <= len(str(MAX_ID)) else MAX_ID + 1

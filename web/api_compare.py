@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from search.compare import compare_images
+from web import serialize
 from web.api import float_arg, runtime, upload
 
 bp = Blueprint("compare", __name__, url_prefix="/api/v1")
@@ -20,15 +21,4 @@ def compare() -> Response:
         distance=request.form.get("distance") or None,
         threshold=float_arg(request.form, "threshold"),
     )
-    return jsonify(
-        {
-            "similarity": result.similarity,
-            "distance": result.distance,
-            "same": result.same,
-            "threshold": result.threshold,
-            "threshold_source": result.threshold_source,
-            "promised_far": result.promised_far,
-            "metric": result.distance_kind,
-            "model": result.model,
-        }
-    )
+    return jsonify(serialize.comparison(result))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from flask import Blueprint, Response, jsonify, request
 
 from search.deadline import Deadline
 from search.near_duplicates import DEFAULT_THRESHOLD, find_duplicates
+from web import serialize
 from web.api import float_arg, int_arg, runtime
 
 bp = Blueprint("duplicates", __name__, url_prefix="/api/v1")
@@ -25,4 +24,4 @@ def duplicates() -> Response:
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
         neighbours=int_arg(request.args, "neighbours", 10),
     )
-    return jsonify(asdict(report))
+    return jsonify(serialize.duplicates(report))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from flask import Blueprint, Response, jsonify, request
 
 from indexer.catalog.galleries import (
@@ -16,7 +13,7 @@ from indexer.catalog.galleries import (
     set_threshold,
     summarize,
 )
-from indexer.catalog.schema import Gallery, GalleryItem
+from web import serialize
 from web.api import float_arg, int_arg, runtime, upload
 from web.auth import require_api_key
 from web.params import fields
@@ -24,31 +21,17 @@ from web.params import fields
 bp = Blueprint("galleries", __name__, url_prefix="/api/v1/galleries")
 
 
-def gallery_json(session: Any, gallery: Gallery) -> dict[str, Any]:
-    return asdict(summarize(session, gallery))
-
-
-def item_json(item: GalleryItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "label": item.label,
-        "filename": item.filename,
-        "sha256": item.sha256,
-        "model_version": item.model_version,
-        "created_at": item.created_at.isoformat() + "Z",
-    }
-
-
 @bp.get("")
 def index() -> Response:
     with runtime().sessions() as session:
-        return jsonify({"galleries": [gallery_json(session, g) for g in all_galleries(session)]})
+        summaries = [summarize(session, g) for g in all_galleries(session)]
+        return jsonify({"galleries": [serialize.gallery(s) for s in summaries]})
 
 
 @bp.get("/<name>")
 def show(name: str) -> Response:
     with runtime().sessions() as session:
-        return jsonify(gallery_json(session, get_gallery(session, name)))
+        return jsonify(serialize.gallery(summarize(session, get_gallery(session, name))))
 
 
 @bp.patch("/<name>")
@@ -58,7 +41,7 @@ def update(name: str) -> Response:
     source = fields()
     with runtime().sessions.begin() as session:
         gallery = set_threshold(session, name, float_arg(source, "threshold"))
-        return jsonify(gallery_json(session, gallery))
+        return jsonify(serialize.gallery(summarize(session, gallery)))
 
 
 @bp.delete("/<name>")
@@ -73,7 +56,7 @@ def remove(name: str) -> Response:
 def items(name: str) -> Response:
     with runtime().sessions() as session:
         rows = list_items(session, get_gallery(session, name))
-        return jsonify({"name": name, "items": [item_json(i) for i in rows]})
+        return jsonify({"name": name, "items": [serialize.gallery_item(i) for i in rows]})
 
 
 @bp.post("/<name>/items")
@@ -88,7 +71,7 @@ def add(name: str) -> tuple[Response, int]:
         filename=file.filename if file is not None else None,
         distance=request.form.get("distance") or None,
     )
-    return jsonify(item_json(item) | {"gallery": name}), 201
+    return jsonify(serialize.gallery_item(item) | {"gallery": name}), 201
 
 
 @bp.delete("/<name>/items/<int:item_id>")
@@ -108,4 +91,4 @@ def identify(name: str) -> Response:
         top=int_arg(request.form, "top", 5),
         aggregate=request.form.get("aggregate") or "max",
     )
-    return jsonify(asdict(result))
+    return jsonify(serialize.identification(result))

@@ -8,10 +8,10 @@ from celery import Celery
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from indexer.catalog.errors import BadRequestError
+from indexer.catalog.jobs import cancel_job, job_progress, list_jobs
 from indexer.catalog.schema import JobStatus
 from indexer.ingest.celery_app import make_celery
 from indexer.ingest.indexing import submit_index
-from indexer.ingest.jobs import cancel_job, job_progress, list_jobs
 from indexer.ingest.sources import check_source
 from search.runtime import Runtime
 from web import serialize

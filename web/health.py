@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from sqlalchemy import text
 
+from indexer.catalog.database import backend_name, ping
 from indexer.encoder.model_card import model_card
 from search.runtime import Runtime
 
@@ -56,13 +56,12 @@ def calibration_status(rt: Runtime) -> dict[str, Any] | None:
 
 
 def _database(rt: Runtime) -> dict[str, Any]:
-    url = rt.sessions.kw["bind"].url
+    backend = backend_name(rt.sessions)
     try:
-        with rt.sessions() as session:
-            session.execute(text("SELECT 1"))
-        return {"ok": True, "backend": url.get_backend_name()}
+        ping(rt.sessions)
+        return {"ok": True, "backend": backend}
     except Exception as exc:
-        return {"ok": False, "backend": url.get_backend_name(), "error": str(exc)}
+        return {"ok": False, "backend": backend, "error": str(exc)}
 
 
 def _broker(rt: Runtime) -> dict[str, Any]:

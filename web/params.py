@@ -81,12 +81,27 @@ def text_arg(source: Any, name: str, *, max_length: int) -> str | None:
     return check_text(name, raw, max_length=max_length)
 
 
+def catalog_id(raw: str) -> int:
+    """A form field holding a catalog image id; one too large for the database comes back as
+    MAX_ID + 1, so it stays a "not found" instead of an error."""
+    digits = raw.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        raise BadRequestError(f"id must be a catalog image id, got {shown(raw)}")
+    return int(digits) if len(digits) <= len(str(MAX_ID)) else MAX_ID + 1
+
+
 def upload(field: str = "image") -> bytes:
     """The bytes of the multipart file `field`; BadRequestError when it is missing."""
     file = request.files.get(field)
     if file is None:
         raise BadRequestError(f"send the image as multipart form field {field!r}")
     return file.read()
+
+
+def optional_upload(field: str = "image") -> bytes | None:
+    """The bytes of the multipart file `field`, or None when none was sent."""
+    file = request.files.get(field)
+    return None if file is None else file.read()
 
 
 def metadata_arg() -> dict[str, Any]:

@@ -18,13 +18,14 @@ from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from indexer.catalog.schema import Embedding, Image, Job, JobStatus
+from indexer.catalog.images import status_counts
+from indexer.catalog.jobs import job_progress, recent_job_ids
+from indexer.catalog.schema import JobStatus
+from indexer.catalog.vectors import count_per_version
 from indexer.ingest import telemetry
-from indexer.ingest.jobs import job_progress
 from search.runtime import Runtime
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -121,15 +122,13 @@ def _catalog(session: Session) -> list[Metric]:
         "Stored vectors per model version (rate() of it: the embedding rate of all workers).",
         labels=["model_version"],
     )
-    for version, count in session.execute(
-        select(Embedding.model_version, func.count()).group_by(Embedding.model_version)
-    ):
+    for version, count in count_per_version(session).items():
         embeddings.add_metric([version], count)
     images = GaugeMetricFamily(
         "lookalike_catalog_images", "Catalog images per status.", labels=["status"]
     )
-    for status, count in session.execute(select(Image.status, func.count()).group_by(Image.status)):
-        images.add_metric([str(status)], count)
+    for status, count in status_counts(session).items():
+        images.add_metric([status], count)
     return [embeddings, images]
 
 
@@ -142,10 +141,7 @@ def _jobs(session: Session) -> list[Metric]:
     total = GaugeMetricFamily(
         "lookalike_job_total", "Images each unfinished job set out to index.", labels=["job_id"]
     )
-    job_ids = session.scalars(
-        select(Job.id).where(Job.status.in_(UNFINISHED)).order_by(Job.id.desc()).limit(MAX_JOBS)
-    ).all()
-    for job_id in job_ids:
+    for job_id in recent_job_ids(session, statuses=UNFINISHED, limit=MAX_JOBS):
         progress = job_progress(session, job_id)
         label = str(job_id)
         images.add_metric([label, "pending"], progress.pending)

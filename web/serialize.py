@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
+from indexer.catalog.feedback import FeedbackCounts
+from indexer.catalog.galleries import GallerySummary
+from indexer.catalog.jobs import JobProgress
 from indexer.catalog.public_names import public_text, public_uri
-from indexer.catalog.schema import Image
-from indexer.ingest.jobs import JobProgress
+from indexer.catalog.schema import Feedback, GalleryItem, Image
+from search.anomaly import AnomalyResult
 from search.batch import BatchAnswer, BatchResult
+from search.compare import Comparison
 from search.engine import Hit, SearchResult
+from search.gallery import Identification
+from search.near_duplicates import DuplicateReport
 
 
 def finite(value: Any) -> Any:
@@ -101,6 +108,62 @@ def job(progress: JobProgress, *, owner: bool = False) -> dict[str, Any]:
         "finished_at": _timestamp(progress.finished_at),
         "failures": [{"uri": uri, "reason": reason} for uri, reason in failures],
     }
+
+
+def feedback(mark: Feedback) -> dict[str, Any]:
+    """A stored right/wrong mark."""
+    return {
+        "id": mark.id,
+        "result_id": mark.result_image_id,
+        "verdict": "right" if mark.same else "wrong",
+    }
+
+
+def feedback_counts(counts: FeedbackCounts) -> dict[str, Any]:
+    return {"right": counts.right, "wrong": counts.wrong}
+
+
+def comparison(result: Comparison) -> dict[str, Any]:
+    return {
+        "similarity": result.similarity,
+        "distance": result.distance,
+        "same": result.same,
+        "threshold": result.threshold,
+        "threshold_source": result.threshold_source,
+        "promised_far": result.promised_far,
+        "metric": result.distance_kind,
+        "model": result.model,
+    }
+
+
+def anomaly(result: AnomalyResult) -> dict[str, Any]:
+    """The result; a neighbour's fields that do not apply (None) are left out."""
+    body = asdict(result)
+    body["neighbours"] = [{k: v for k, v in n.items() if v is not None} for n in body["neighbours"]]
+    return body
+
+
+def duplicates(report: DuplicateReport) -> dict[str, Any]:
+    return asdict(report)
+
+
+def gallery(summary: GallerySummary) -> dict[str, Any]:
+    return asdict(summary)
+
+
+def gallery_item(item: GalleryItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "label": item.label,
+        "filename": item.filename,
+        "sha256": item.sha256,
+        "model_version": item.model_version,
+        "created_at": item.created_at.isoformat() + "Z",
+    }
+
+
+def identification(result: Identification) -> dict[str, Any]:
+    return asdict(result)
 
 
 def _timestamp(value: datetime | None) -> str | None:

@@ -134,6 +134,33 @@ def make_session_factory(url: str) -> SessionFactory:
     return sessionmaker(engine, class_=CatalogSession, expire_on_commit=False)
 
 
+def engine_of(sessions: SessionFactory) -> Engine:
+    """The engine a session factory binds its sessions to (the one place that reaches it)."""
+    engine: Engine = sessions.kw["bind"]
+    return engine
+
+
+def dispose(sessions: SessionFactory) -> None:
+    """Close the pooled connections of `sessions` (the factory stays usable and reconnects)."""
+    engine_of(sessions).dispose()
+
+
+def backend_name(sessions: SessionFactory) -> str:
+    """The database behind `sessions`: "sqlite" or "postgresql"."""
+    return engine_of(sessions).url.get_backend_name()
+
+
+def shown_url(sessions: SessionFactory) -> str:
+    """The database URL of `sessions` as it may be shown: the password masked."""
+    return engine_of(sessions).url.render_as_string(hide_password=True)
+
+
+def ping(sessions: SessionFactory) -> None:
+    """Run a trivial query; raises the driver's error when the database does not answer."""
+    with sessions() as session:
+        session.execute(text("SELECT 1"))
+
+
 # pg_advisory_xact_lock key of catalog registration ("Lkrg" as a 32-bit integer).
 REGISTER_LOCK_KEY = 0x4C6B7267
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from indexer.catalog.errors import BadRequestError
@@ -19,6 +19,14 @@ class FeedbackPair:
     query_path: str
     result_path: str
     same: bool
+
+
+@dataclass(frozen=True)
+class FeedbackCounts:
+    """How many results users marked right and wrong."""
+
+    right: int
+    wrong: int
 
 
 def record_feedback(
@@ -63,3 +71,10 @@ def feedback_pairs(session: Session) -> list[FeedbackPair]:
         if query and result_path:
             latest[(query, result_path)] = bool(same)
     return [FeedbackPair(q, r, same) for (q, r), same in latest.items()]
+
+
+def feedback_counts(session: Session) -> FeedbackCounts:
+    """Marks so far, right and wrong (each mark counts, also a repeated one)."""
+    query = select(Feedback.same, func.count()).group_by(Feedback.same)
+    counts = {bool(same): n for same, n in session.execute(query).all()}
+    return FeedbackCounts(right=counts.get(True, 0), wrong=counts.get(False, 0))

@@ -9,12 +9,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from indexer.catalog.errors import ModelError, NotFoundError
-from indexer.catalog.schema import Embedding, Image, ImageStatus, Model, ModelStatus, utcnow
+from indexer.catalog.schema import Model, ModelStatus, utcnow
 from indexer.catalog.settings import Settings
 from indexer.encoder.checkpoint import (
     DEFAULT_VERSION,
@@ -62,12 +62,6 @@ def register_model(
 def all_models(session: Session) -> list[Model]:
     """Every registered model, oldest first."""
     return list(session.scalars(select(Model).order_by(Model.created_at)))
-
-
-def vector_counts(session: Session) -> dict[str, int]:
-    """How many vectors each model version holds (versions with none are left out)."""
-    query = select(Embedding.model_version, func.count()).group_by(Embedding.model_version)
-    return {str(version): int(count) for version, count in session.execute(query).all()}
 
 
 def serving_model(session: Session) -> Model | None:
@@ -158,18 +152,6 @@ def active_versions(session: Session) -> list[str]:
         select(Model).where(Model.status.in_([ModelStatus.SERVING, ModelStatus.BUILDING]))
     ).all()
     return [r.version for r in sorted(rows, key=lambda r: r.status != ModelStatus.SERVING)]
-
-
-def missing_embeddings(session: Session, version: str, *, limit: int | None = None) -> list[int]:
-    """Indexed images that have no vector under `version` yet."""
-    has_vector = exists().where(Embedding.image_id == Image.id, Embedding.model_version == version)
-    query = (
-        select(Image.id)
-        .where(Image.status == ImageStatus.INDEXED, ~has_vector)
-        .order_by(Image.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
 
 
 CATALOG_CALIBRATION = "catalog_calibration"  # key in a model row's metadata

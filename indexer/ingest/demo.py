@@ -7,7 +7,7 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from indexer.catalog.database import make_session_factory
+from indexer.catalog.database import dispose, make_session_factory
 from indexer.catalog.settings import Settings
 from indexer.encoder.checkpoint import load_checkpoint
 from indexer.encoder.registry import ensure_serving_model, serving_model
@@ -64,5 +64,5 @@ def use_demo_model(settings: Settings) -> str:
             job_id = start_reindex(sessions, load_checkpoint(model), source=model)
             drive_reindex(make_celery(settings), sessions, job_id)
     finally:
-        sessions.kw["bind"].dispose()
+        dispose(sessions)
     return version

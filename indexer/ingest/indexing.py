@@ -14,19 +14,18 @@ from celery import Celery
 
 from indexer.catalog.database import SessionFactory
 from indexer.catalog.errors import BrokerUnavailableError
-from indexer.catalog.job_liveness import beat
-from indexer.catalog.reading import display
-from indexer.ingest.jobs import (
+from indexer.catalog.jobs import (
     JobProgress,
-    create_job,
+    beat,
     fail_job,
-    fill_job,
     finish_if_complete,
     get_job,
     job_progress,
     note_job,
     open_job,
 )
+from indexer.catalog.reading import display
+from indexer.ingest.jobs import create_job, fill_job
 from indexer.ingest.sources import collect
 
 log = logging.getLogger(__name__)

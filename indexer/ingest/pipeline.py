@@ -8,12 +8,13 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indexer.catalog.content_claim import claim_contents
 from indexer.catalog.database import SessionFactory
-from indexer.catalog.schema import ChangeOp, Embedding, Image, ImageStatus, IndexChange
+from indexer.catalog.images import indexed_rows, pending_rows
+from indexer.catalog.schema import Image, ImageStatus
+from indexer.catalog.vectors import ids_with_vector, log_delete, store_vectors
 from indexer.encoder.embedder import Embedder
 from indexer.ingest.loading import NO_LIMITS, FileLimits, LoadedFile, iter_load_files, load_files
 
@@ -54,7 +55,7 @@ def index_pending(
     """
     report = BatchReport()
     with sessions() as session:
-        todo = [(row.id, _path(row)) for row in _pending(session, image_ids)]
+        todo = [(row.id, _path(row)) for row in pending_rows(session, image_ids)]
     for group in _decoded_groups(todo, embedders, max_pixels, decode_threads, limits):
         with sessions.begin() as session:
             _store_group(session, embedders, group, report)
@@ -73,16 +74,11 @@ def embed_images(
     """`index_pending` inside the caller's transaction (an upload, decoded and checked
     before); anything but a permanent problem raises, leaving the rows pending."""
     report = BatchReport()
-    todo = [(row.id, _path(row)) for row in _pending(session, image_ids)]
+    todo = [(row.id, _path(row)) for row in pending_rows(session, image_ids)]
     for group in _decoded_groups(todo, embedders, max_pixels, decode_threads, limits):
         _store_group(session, embedders, group, report)
     session.flush()
     return report
-
-
-def _pending(session: Session, image_ids: list[int]) -> Sequence[Image]:
-    query = select(Image).where(Image.id.in_(image_ids), Image.status == ImageStatus.PENDING)
-    return session.scalars(query.order_by(Image.id)).all()
 
 
 def _decoded_groups(
@@ -126,7 +122,7 @@ def _store_group(
     session: Session, embedders: Sequence[Embedder], group: list[Decoded], report: BatchReport
 ) -> None:
     """Record what reading found and store the vectors of the admitted rows."""
-    rows = {row.id: row for row in _pending(session, [d.image_id for d in group])}
+    rows = {row.id: row for row in pending_rows(session, [d.image_id for d in group])}
     live = [(rows[d.image_id], d) for d in group if d.image_id in rows]
     admitted = _admit(session, [(row, d.loaded) for row, d in live], report)
     chosen = {row.id for row, _ in admitted}
@@ -151,16 +147,8 @@ def embed_for_version(
 ) -> BatchReport:
     """Add `embedder`'s vectors to indexed rows that lack them (a reindex); idempotent."""
     report = BatchReport()
-    have = set(
-        session.scalars(
-            select(Embedding.image_id).where(
-                Embedding.image_id.in_(image_ids), Embedding.model_version == embedder.version
-            )
-        )
-    )
-    rows = session.scalars(
-        select(Image).where(Image.id.in_(image_ids), Image.status == ImageStatus.INDEXED)
-    ).all()
+    have = ids_with_vector(session, image_ids, embedder.version)
+    rows = indexed_rows(session, image_ids)
     todo = [r for r in rows if r.id not in have]
     files = load_files(
         [_path(r) for r in todo],
@@ -174,7 +162,7 @@ def embed_for_version(
             decoded.append((row, loaded))
             continue
         row.status, row.error = ImageStatus.FAILED, f"reindex: {loaded.error}"
-        session.add(IndexChange(image_id=row.id, op=ChangeOp.DELETE))
+        log_delete(session, row.id)
         report.failed.append((row.id, row.error))
     _embed_and_store(session, embedder, decoded)
     report.indexed.extend(row.id for row, _ in decoded)
@@ -195,29 +183,6 @@ def _embed_and_store(
     else:
         vectors = embedder.embed([f.image for _, f in decoded if f.image is not None])
     store_vectors(session, [row.id for row, _ in decoded], vectors, embedder.version)
-
-
-def store_vectors(session: Session, ids: list[int], vectors: np.ndarray, version: str) -> None:
-    """Save images' vectors for one model (replacing any) and log the upserts for the
-    search processes; one query finds which exist."""
-    existing = set(
-        session.scalars(
-            select(Embedding.image_id).where(
-                Embedding.image_id.in_(ids), Embedding.model_version == version
-            )
-        )
-    )
-    for image_id, vector in zip(ids, vectors, strict=True):
-        stored = Embedding(
-            image_id=image_id,
-            model_version=version,
-            vector=np.asarray(vector, dtype=np.float32).tobytes(),
-        )
-        if image_id in existing:
-            session.merge(stored)
-        else:
-            session.add(stored)
-        session.add(IndexChange(image_id=image_id, op=ChangeOp.UPSERT, model_version=version))
 
 
 def _path(row: Image) -> Path:

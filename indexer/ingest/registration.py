@@ -6,13 +6,12 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indexer.catalog.database import lock_registration
-from indexer.catalog.images import requeue
-from indexer.catalog.job_liveness import retire_dead_jobs
-from indexer.catalog.schema import Image, ImageStatus
+from indexer.catalog.images import insert_pending, requeue, rows_by_uri
+from indexer.catalog.jobs import retire_dead_jobs
+from indexer.catalog.schema import ImageStatus
 from indexer.ingest.sources import SourceFile
 from indexer.ingest.updates import needs_embedding
 
@@ -51,23 +50,10 @@ def _register_chunk(
     lease_s: float,
     tally: Counter[str],
 ) -> list[int]:
-    query = select(Image).where(Image.uri.in_(list(part)))
-    known = {row.uri: row for row in session.scalars(query)}
+    known = rows_by_uri(session, part)
     known_ids.update(row.id for row in known.values())
-    rows = [
-        Image(
-            uri=uri,
-            path=uri,
-            name=item.name,
-            status=ImageStatus.PENDING,
-            job_id=job_id,
-            meta=item.metadata or {},
-        )
-        for uri, item in part.items()
-        if uri not in known
-    ]
-    session.add_all(rows)
-    session.flush()
+    new = [(uri, item.name, item.metadata) for uri, item in part.items() if uri not in known]
+    rows = insert_pending(session, new, job_id=job_id)
     for uri, row in known.items():
         metadata = part[uri].metadata
         if metadata is not None and metadata != row.meta:

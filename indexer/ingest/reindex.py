@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from celery import Celery
-from sqlalchemy import func, select
 
 from indexer.catalog.database import SessionFactory
 from indexer.catalog.errors import BadRequestError
-from indexer.catalog.schema import Image, ImageStatus, Job, JobKind, JobStatus, ModelStatus, utcnow
+from indexer.catalog.images import count_indexed
+from indexer.catalog.jobs import get_job, mark_done, open_reindex_job
+from indexer.catalog.schema import ModelStatus
+from indexer.catalog.vectors import missing_embeddings
 from indexer.encoder.checkpoint import LoadedModel
-from indexer.encoder.registry import missing_embeddings, register_model, set_serving
+from indexer.encoder.registry import register_model, set_serving
 
 RESEND_AFTER_S = 600.0  # a chunk whose vectors have not appeared by then is sent again
 
@@ -45,18 +47,12 @@ def start_reindex(sessions: SessionFactory, loaded: LoadedModel, *, source: Path
         if row.status == ModelStatus.SERVING:
             raise BadRequestError(f"model {row.version} is already serving")
         row.status = ModelStatus.BUILDING
-        total = session.scalar(
-            select(func.count()).select_from(Image).where(Image.status == ImageStatus.INDEXED)
-        )
-        job = Job(
-            kind=JobKind.REINDEX,
-            model_version=row.version,
+        job = open_reindex_job(
+            session,
+            version=row.version,
             source=str(source or row.source or row.version),
-            status=JobStatus.RUNNING,
-            total=total or 0,
+            total=count_indexed(session),
         )
-        session.add(job)
-        session.flush()
         return job.id
 
 
@@ -71,8 +67,8 @@ def drive_reindex(
 ) -> ReindexProgress:
     """Send chunks for every image still missing a vector, until none is; then swap."""
     with sessions() as session:
-        job = session.get(Job, job_id)
-        assert job is not None and job.model_version is not None
+        job = get_job(session, job_id)
+        assert job.model_version is not None
         version, total = job.model_version, job.total
     task = app.tasks["lookalike.reindex_images"]
     sent: dict[int, float] = {}
@@ -98,6 +94,4 @@ def drive_reindex(
 def _finish(sessions: SessionFactory, job_id: int, version: str) -> None:
     with sessions.begin() as session:
         set_serving(session, version)
-        job = session.get(Job, job_id)
-        if job is not None:
-            job.status, job.finished_at = JobStatus.DONE, utcnow()
+        mark_done(session, job_id)

@@ -8,9 +8,10 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
+from indexer.catalog import jobs
 from indexer.catalog.settings import Settings
 from indexer.encoder import resources
-from indexer.ingest import jobs, telemetry
+from indexer.ingest import telemetry
 from indexer.ingest.loading import FileLimits
 from indexer.ingest.pipeline import BatchReport, embed_for_version, index_pending
 

@@ -1,19 +1,20 @@
-"""The add-image write path: validate, store and embed one uploaded image."""
+"""The add-image write path (validate, store and embed one uploaded image) and its undoing
+(delete a row with the stored upload)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from indexer.catalog.database import SessionFactory
 from indexer.catalog.errors import ImageError, UriConflictError
 from indexer.catalog.fields import MAX_URI, check_metadata, check_text
-from indexer.catalog.images import create_pending, find_by_uri
+from indexer.catalog.images import create_pending, delete_image, find_by_content, find_by_uri
 from indexer.catalog.schema import Image, ImageStatus
 from indexer.catalog.settings import Settings
 from indexer.encoder.decode import decode_image
@@ -57,7 +58,7 @@ def add_image(
     )
     sha = hashlib.sha256(data).hexdigest()
     with sessions.begin() as session:
-        existing = session.scalars(select(Image).where(Image.content_key == sha)).first()
+        existing = find_by_content(session, sha)
         if existing is not None:
             return AddResult(existing, created=False)
         uri = uri or f"upload://{sha}"
@@ -88,7 +89,8 @@ def _store_and_embed(
             raise ImageError(report.failed[0][1])
         if report.duplicates:  # another request stored the same content meanwhile
             session.rollback()
-            canonical = session.scalars(select(Image).where(Image.content_key == sha)).one()
+            canonical = find_by_content(session, sha)
+            assert canonical is not None  # a row holds this content: that made it a duplicate
             if fresh and canonical.path != str(path):
                 path.unlink(missing_ok=True)
             return AddResult(canonical, created=False)
@@ -100,3 +102,13 @@ def _store_and_embed(
             path.unlink(missing_ok=True)
         raise
     return AddResult(row, created=True)
+
+
+def remove_image(sessions: SessionFactory, image_id: int) -> None:
+    """Delete a catalog row (logged for every search process); the stored file of an upload
+    added without a uri of its own goes with it."""
+    with sessions.begin() as session:
+        row = delete_image(session, image_id)
+        path, uploaded = row.path, row.uri.startswith("upload://")
+    if uploaded and path:
+        Path(path).unlink(missing_ok=True)

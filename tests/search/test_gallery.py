@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 
 import numpy as np
@@ -11,13 +10,7 @@ from sqlalchemy import select, update
 from indexer.catalog.schema import GalleryItem
 from indexer.catalog.settings import Settings
 from search.runtime import build_runtime
-from tests.conftest import make_image
-
-
-def png(seed: int) -> bytes:
-    buffer = io.BytesIO()
-    make_image(seed).save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.encoded import png
 
 
 def test_enrol_identify_and_re_embed_stale_references(

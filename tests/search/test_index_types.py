@@ -32,9 +32,7 @@ from search.rerank import ArrayVectors
 from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
 from search.vector_index import VectorIndex
 from tests.conftest import write_images
-from tests.search.test_sync import add_folder, embedder, make_sync, sessions
-
-__all__ = ["embedder", "sessions"]  # fixtures shared with test_sync
+from tests.search.support import add_folder, make_sync
 
 N, DIM = 8000, 64
 TYPES = ["Flat", "IVF64,Flat", "IVF64,PQ16", "HNSW32"]
@@ -270,10 +268,10 @@ def test_exact_vectors_are_read_in_slices(
 ) -> None:
     """Deep re-ranking asks for tens of thousands of ids at once: more than one SQL statement
     may bind, so they go in slices (3 here instead of 10,000)."""
-    from search import sync as sync_module
+    from indexer.catalog import vectors
 
     ids = add_folder(sessions, embedder, write_images(tmp_path / "a", range(8))[0].parent)
-    monkeypatch.setattr(sync_module, "EXACT_SLICE", 3)
+    monkeypatch.setattr(vectors, "EXACT_SLICE", 3)
     sync = make_sync(sessions, embedder, tmp_path / "snap.npz")
     found, vectors = sync.exact_vectors(np.array([*ids, 10**9], dtype=np.int64))
     assert sorted(found.tolist()) == sorted(ids) and vectors.shape == (8, embedder.dim)

@@ -8,49 +8,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from indexer.catalog.database import SessionFactory, make_session_factory
+from indexer.catalog.database import SessionFactory, dispose, engine_of, make_session_factory
 from indexer.catalog.images import delete_image
 from indexer.catalog.schema import ChangeOp, Embedding, Image, IndexChange
-from indexer.encoder.checkpoint import load_checkpoint
 from indexer.encoder.embedder import Embedder
-from indexer.ingest.pipeline import embed_images
-from indexer.ingest.registration import register_files
-from indexer.ingest.scan import scan_paths
 from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
-from search.sync import IndexSync
 from search.vector_index import VectorIndex
 from tests.conftest import write_images
-
-
-@pytest.fixture
-def sessions(database_url: str) -> SessionFactory:
-    factory = make_session_factory(database_url)
-    yield factory
-    factory.kw["bind"].dispose()
-
-
-@pytest.fixture
-def embedder(tiny_model_path: Path) -> Embedder:
-    return Embedder(load_checkpoint(tiny_model_path), device="cpu")
-
-
-def add_folder(sessions: SessionFactory, embedder: Embedder, folder: Path) -> list[int]:
-    with sessions.begin() as session:
-        ids, _ = register_files(session, scan_paths([folder]).files)
-        embed_images(session, [embedder], ids, max_pixels=10**7)
-    return ids
-
-
-def make_sync(sessions: SessionFactory, embedder: Embedder, path: Path, **kw: object) -> IndexSync:
-    return IndexSync(
-        sessions,
-        dim=embedder.dim,
-        model_version=embedder.version,
-        snapshot_path=path,
-        interval_s=0.0,
-        save_every_s=0.0,
-        **kw,  # type: ignore[arg-type]
-    )
+from tests.search.support import add_folder, make_sync
 
 
 def test_follows_adds_and_deletes_from_another_writer(
@@ -59,11 +24,11 @@ def test_follows_adds_and_deletes_from_another_writer(
     first = add_folder(sessions, embedder, write_images(tmp_path / "a", range(5))[0].parent)
     sync = make_sync(sessions, embedder, tmp_path / "snap.npz")
     assert sync.ensure_ready().ntotal == 5
-    other_writer = make_session_factory(str(sessions.kw["bind"].url.render_as_string(False)))
+    other_writer = make_session_factory(engine_of(sessions).url.render_as_string(False))
     later = add_folder(other_writer, embedder, write_images(tmp_path / "b", range(5, 8))[0].parent)
     with other_writer.begin() as session:
         delete_image(session, first[0])
-    other_writer.kw["bind"].dispose()
+    dispose(other_writer)
     index = sync.require_ready()  # interval 0: syncs on every call
     assert index.ntotal == 7
     _, ids = index.search(np.eye(1, embedder.dim, dtype=np.float32), 10)

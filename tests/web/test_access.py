@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
 from tests.conftest import REDIS_TEST_URL
-from tests.web.test_api_compare import png
+from tests.encoded import png
 from web import create_app
 
 KEY = {"X-API-Key": "s3cret"}

@@ -17,8 +17,8 @@ from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
 from search.scores import scores_between
 from tests.conftest import index_folder, make_image
-from tests.web.test_api_compare import png
-from tests.web.test_api_galleries import enrol
+from tests.encoded import png
+from tests.web.support import enrol
 from web import create_app
 
 

@@ -8,13 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import make_image
-
-
-def png(seed: int) -> bytes:
-    buffer = io.BytesIO()
-    make_image(seed).save(buffer, format="PNG")
-    return buffer.getvalue()
+from tests.encoded import png
 
 
 def post(client: FlaskClient, a: bytes, b: bytes, **form: str) -> dict:

@@ -9,17 +9,11 @@ from flask.testing import FlaskClient
 
 from indexer.catalog.settings import Settings
 from search.runtime import build_runtime
-from tests.web.test_api_compare import png
+from tests.encoded import png
+from tests.web.support import enrol
 from web import create_app
 
 API = "/api/v1/galleries"
-
-
-def enrol(client: FlaskClient, name: str, label: str, seed: int, **form: str) -> dict:
-    data = {"image": (io.BytesIO(png(seed)), f"{seed}.png"), "label": label, **form}
-    response = client.post(f"{API}/{name}/items", data=data)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def identify(client: FlaskClient, name: str, seed: int, **form: str) -> dict:

@@ -19,16 +19,10 @@ from sqlalchemy import func, select, update
 
 from indexer.catalog.schema import Image
 from search.runtime import Runtime
-from tests.conftest import make_image
+from tests.encoded import png
 from web import create_app
 
 BEYOND = ["9223372036854775808", "99999999999999999999", "9" * 5000]
-
-
-def png(seed: int) -> bytes:
-    buffer = io.BytesIO()
-    make_image(seed).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def strict_json(response: Any) -> Any:

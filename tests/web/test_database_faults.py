@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from indexer.catalog.settings import Settings
 from search.runtime import build_runtime
 from tests.conftest import index_folder
-from tests.web.test_api_compare import png
+from tests.encoded import png
 from web import create_app
 
 

@@ -18,14 +18,8 @@ from sqlalchemy import func, select
 from indexer.catalog.schema import GalleryItem, Image
 from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
-from tests.conftest import make_image
+from tests.encoded import png
 from web import create_app
-
-
-def png(seed: int, size: tuple[int, int] = (96, 80)) -> bytes:
-    buffer = io.BytesIO()
-    make_image(seed, size).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def fill(folder: Path) -> Path:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search.runtime import Runtime
-from tests.conftest import make_image
+from tests.encoded import png
 from web import create_app
 
 SKIPPED = {"/api/v1/openapi.json"}  # no input: covered by test_openapi.py
@@ -40,12 +40,6 @@ FIELDS = [
     "neighbours", "source", "chunk_size",
 ]  # fmt: skip
 FILES = ["image", "image_a", "image_b"]
-
-
-def png(seed: int) -> bytes:
-    buffer = io.BytesIO()
-    make_image(seed).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 GOOD = png(1)

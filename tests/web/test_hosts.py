@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from indexer.catalog.errors import ConfigError
 from indexer.catalog.settings import Settings
 from search.runtime import Runtime
+from tests.encoded import png
 from tests.web.conftest import LiveServer
-from tests.web.test_api_compare import png
 from web import create_app
 from web.hosts import with_bound_host
 

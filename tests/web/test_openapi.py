@@ -15,18 +15,13 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.conftest import make_image
+from tests.encoded import png
 from tests.web.conftest import SPEC_CHECKS
 
 
 def tga() -> bytes:
     buffer = io.BytesIO()
     make_image(0, size=(40, 40)).save(buffer, format="TGA")
-    return buffer.getvalue()
-
-
-def png(seed: int) -> bytes:
-    buffer = io.BytesIO()
-    make_image(seed).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import make_image
+from tests.encoded import png
 from tests.web.conftest import FUZZ_KEY, LiveServer
 from web import create_app
 
@@ -30,12 +30,6 @@ CHECKS = [
 EXAMPLES = 100  # per operation and phase: the whole run takes about a minute on 2 cores
 TIME_LIMIT_S = 240
 KEY = {"X-API-Key": FUZZ_KEY}
-
-
-def png(seed: int) -> bytes:
-    buffer = io.BytesIO()
-    make_image(seed).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def test_fuzz_the_api_from_its_description(keyed_live_server: LiveServer, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from indexer.catalog.settings import Settings
 from tests.conftest import write_images
-from tests.web.test_page_tools_chromium import _open_tab
+from tests.web.support import open_tab
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def settings(settings: Settings) -> Settings:
 
 def test_enrolling_needs_the_key_the_page_keeps(page: Page, tmp_path: Path) -> None:
     image = write_images(tmp_path / "up", [77])[0]
-    _open_tab(page, "identify")
+    open_tab(page, "identify")
     page.locator("#enrol-gallery").fill("staff")
     page.locator("#enrol-label").fill("ann")
     page.locator("#enrol-file").set_input_files(str(image))

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import make_image
 from tests.web.conftest import LiveServer
+from tests.web.support import open_tab
 
 ORIGINAL = Path("a") / "img_0002.png"
 TWIN = Path("c") / "twin.png"  # byte-identical copy of ORIGINAL
@@ -42,13 +43,8 @@ def uploads(tmp_path: Path) -> list[Path]:
     return paths
 
 
-def _open_tab(page: Page, name: str) -> None:
-    page.locator(f"#tab-{name}").click()
-    expect(page.locator(f"#panel-{name}")).to_be_visible()
-
-
 def _compare(page: Page, a: Path, b: Path, threshold: str) -> None:
-    _open_tab(page, "compare")
+    open_tab(page, "compare")
     page.locator("#compare-threshold").fill(threshold)
     page.locator("#compare-a-input").set_input_files(str(a))
     page.locator("#compare-b-input").set_input_files(str(b))
@@ -127,7 +123,7 @@ def _enrol(page: Page, gallery: str, label: str, image: Path) -> None:
 
 
 def test_enrol_two_labels_then_identify_an_enrolled_image(page: Page, uploads: list[Path]) -> None:
-    _open_tab(page, "identify")
+    open_tab(page, "identify")
     _enrol(page, "pets", "cat", uploads[0])
     _enrol(page, "pets", "dog", uploads[1])
     expect(page.locator("#identify-gallery")).to_have_value("pets")
@@ -155,7 +151,7 @@ def test_identify_below_a_fixed_threshold_is_unknown(
     patched = page.request.patch(api, data={"threshold": 0.9999})
     assert patched.ok and patched.json()["threshold"] == 0.9999
 
-    _open_tab(page, "identify")
+    open_tab(page, "identify")
     page.locator("#identify-gallery").select_option("people")
     page.locator("#identify-input").set_input_files(str(uploads[2]))
     expect(page.locator("#identify-label")).to_have_text("Unknown")
@@ -168,7 +164,7 @@ def test_novelty_scores_an_upload_against_the_catalog(
     page: Page, live_server: LiveServer, image_folder: Path
 ) -> None:
     query = image_folder / "b" / "img_0009.jpg"
-    _open_tab(page, "novelty")
+    open_tab(page, "novelty")
     page.locator("#novelty-input").set_input_files(str(query))
     verdict = page.locator("#novelty-verdict")
     expect(verdict).to_have_text(re.compile(r"^Looks (novel|normal)$"))
@@ -187,7 +183,7 @@ def test_duplicates_lists_near_and_identical_copies(
 ) -> None:
     original = live_server.image_id(image_folder / ORIGINAL)
     resaved = live_server.image_id(image_folder / RESAVED)
-    _open_tab(page, "duplicates")
+    open_tab(page, "duplicates")
     page.locator("#duplicates-threshold").fill("0.9")
     page.locator("#duplicates-find").click()
 
@@ -207,7 +203,7 @@ def test_duplicates_lists_near_and_identical_copies(
 
 def test_unreachable_server_shows_a_clear_error(page: Page) -> None:
     page.route("**/api/v1/duplicates*", lambda route: route.abort("connectionrefused"))
-    _open_tab(page, "duplicates")
+    open_tab(page, "duplicates")
     page.locator("#duplicates-find").click()
     status = page.locator("#duplicates-status")
     expect(status).to_have_class(ERROR)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from indexer.catalog.schema import Image
 from search.runtime import Runtime
 from tests.conftest import index_folder, make_image
+from tests.encoded import png
 from web import create_app
 
 KEY = "s3cret"
@@ -30,12 +31,6 @@ def image_folder(image_folder: Path) -> Path:
     (image_folder / "c" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     make_image(50).save(image_folder / "c" / "deep" / "img_0050.png")
     return image_folder
-
-
-def png(seed: int) -> bytes:
-    out = io.BytesIO()
-    make_image(seed).save(out, format="PNG")
-    return out.getvalue()
 
 
 def row_id(runtime: Runtime, path: Path) -> int:

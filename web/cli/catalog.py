@@ -19,8 +19,8 @@ from indexer.catalog.settings import Settings
 from indexer.ingest.queues import CPU_QUEUE, EMBED_QUEUE, QUEUE, QUEUES
 
 if TYPE_CHECKING:
+    from indexer.catalog.jobs import JobProgress
     from indexer.ingest.indexing import IndexRun
-    from indexer.ingest.jobs import JobProgress
     from search.batch import BatchAnswer
 
 
@@ -118,10 +118,10 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
     from tqdm import tqdm
 
     from indexer.catalog.database import make_session_factory
+    from indexer.catalog.jobs import fail_job
     from indexer.catalog.reading import display
     from indexer.ingest.celery_app import make_celery
     from indexer.ingest.indexing import check_broker, run_index, start_index
-    from indexer.ingest.jobs import fail_job
 
     sessions = make_session_factory(settings.database_url)
     app = make_celery(settings)
@@ -301,24 +301,25 @@ def worker(
 
 def status(settings: Settings) -> dict[str, Any]:
     """Catalog counts, recent jobs, snapshot and live health in one report."""
-    from indexer.catalog.images import count_by_status
-    from indexer.ingest.jobs import recent_jobs
+    from indexer.catalog.database import shown_url
+    from indexer.catalog.images import status_counts
+    from indexer.catalog.jobs import get_job, recent_job_ids
     from search.runtime import build_runtime
     from search.snapshot import load_snapshot
     from web.health import health_report
 
     runtime = build_runtime(settings, load="now")
     with runtime.sessions() as session:
-        counts = count_by_status(session)
+        counts = status_counts(session)
+        jobs = [get_job(session, job_id) for job_id in recent_job_ids(session, limit=5)]
         recent = [
-            {"id": j.id, "status": j.status, "total": j.total, "source": j.source}
-            for j in recent_jobs(session, limit=5)
+            {"id": j.id, "status": j.status, "total": j.total, "source": j.source} for j in jobs
         ]
     snapshot_file = runtime.index_sync.snapshot_path
     snapshot = load_snapshot(snapshot_file)
     return {
         "home": str(settings.home),
-        "database": runtime.sessions.kw["bind"].url.render_as_string(hide_password=True),
+        "database": shown_url(runtime.sessions),
         "images": counts,
         "recent_jobs": recent,
         "snapshot": {

@@ -83,11 +83,12 @@ def models_command(args: argparse.Namespace, settings: Settings) -> int:
 def list_models(settings: Settings) -> list[dict[str, Any]]:
     """Every registered model with its vector count; the serving one is marked."""
     from indexer.catalog.database import make_session_factory
-    from indexer.encoder.registry import all_models, vector_counts
+    from indexer.catalog.vectors import count_per_version
+    from indexer.encoder.registry import all_models
 
     sessions = make_session_factory(settings.database_url)
     with sessions() as session:
-        counts = vector_counts(session)
+        counts = count_per_version(session)
         models = all_models(session)
         if not models:
             raise BadRequestError("no model registered yet: index something first")

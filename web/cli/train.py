@@ -143,13 +143,13 @@ def train_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def load_feedback(settings: Settings) -> list[FeedbackPair]:
     """Users' right/wrong marks from the catalog database, as pairs."""
-    from indexer.catalog.database import make_session_factory
+    from indexer.catalog.database import dispose, make_session_factory
     from indexer.catalog.feedback import feedback_pairs
 
     sessions = make_session_factory(settings.database_url)
     with sessions() as session:
         pairs = list(feedback_pairs(session))
-    sessions.kw["bind"].dispose()
+    dispose(sessions)
     if not pairs:
         raise ConfigError("--feedback: no right/wrong marks are stored yet")
     return pairs

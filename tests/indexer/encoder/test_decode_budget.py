@@ -12,7 +12,8 @@ from indexer.catalog.errors import DecodeBudgetError
 from indexer.encoder.decode import ALLOWED_FORMATS, decode_image, decode_with_size
 from indexer.encoder.decode_budget import DecodeBudget, check_jpeg_scans
 from tests.conftest import make_image
-from tests.hostile import encode, float_tiff_with_nan, gif_bomb, many_scan_jpeg
+from tests.encoded import encode
+from tests.hostile import float_tiff_with_nan, gif_bomb, many_scan_jpeg
 
 LIMIT = 64_000_000
 

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import io
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from indexer.catalog.errors import ImageError
 from indexer.encoder.decode import decode_image
-from tests.conftest import make_image
+from tests.encoded import SEEDS
 
 LIMIT = 4_000_000
 FUZZ = settings(
     max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
-
-
-def encoded(fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    make_image(11, (64, 48)).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-SEEDS = [encoded(fmt) for fmt in ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")]
 
 
 def check(data: bytes) -> None:

@@ -8,9 +8,9 @@ import pytest
 
 from indexer.catalog.database import make_session_factory
 from indexer.catalog.errors import ImageError
+from indexer.catalog.jobs import job_progress
 from indexer.catalog.settings import Settings
 from indexer.encoder.decode import IMAGE_SUFFIXES, decode_image
-from indexer.ingest.jobs import job_progress
 from tests.conftest import index_folder, write_images
 from tests.hostile import ACCEPTED, REFUSED, Case, corpus
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,8 @@ from indexer.ingest.celery_app import make_celery
 from indexer.ingest.reindex import drive_reindex, start_reindex
 from indexer.ingest.uploads import add_image
 from search.runtime import build_runtime
-from tests.conftest import index_folder, make_image
+from tests.conftest import index_folder
+from tests.encoded import png
 from web.cli.models import list_models
 
 
@@ -28,12 +28,6 @@ def new_model(tmp_path: Path) -> Path:
     path = tmp_path / "new.pt"
     save_checkpoint(path, SiameseEncoder(config), version="tiny-new-2")
     return path
-
-
-def png(seed: int) -> bytes:
-    out = io.BytesIO()
-    make_image(seed).save(out, format="PNG")
-    return out.getvalue()
 
 
 def test_reindex_serves_the_old_model_until_the_swap(

@@ -3,7 +3,6 @@ packages they loaded after running the command (or as much of it as a test can r
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -141,12 +140,3 @@ def test_the_parser_shows_the_duplicates_default_of_search() -> None:
     from web.cli import tools
 
     assert tools.DEFAULT_THRESHOLD == DEFAULT_THRESHOLD
-
-
-def test_commands_write_no_sql() -> None:
-    """Commands call the functions of each table's owner; none imports SQLAlchemy."""
-    for path in sorted((REPO / "web" / "cli").glob("*.py")):
-        tree = ast.parse(path.read_text())
-        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-        assert not {n for n in names if n.split(".")[0] == "sqlalchemy"}, path.name
