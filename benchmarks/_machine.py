@@ -6,7 +6,7 @@ import platform
 from importlib import metadata
 from typing import Any
 
-from indexer.onnx_encoder import usable_cores
+from indexer.encoder.onnx_encoder import usable_cores
 
 PACKAGES = ("torch", "onnxruntime", "faiss-cpu", "faiss-gpu", "pillow", "numpy", "flask")
 

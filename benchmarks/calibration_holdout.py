@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._results import RESULTS, write_report  # noqa: E402
-from indexer.checkpoint import load_model  # noqa: E402
-from indexer.embedder import Embedder  # noqa: E402
+from indexer.encoder.checkpoint import load_model  # noqa: E402
+from indexer.encoder.embedder import Embedder  # noqa: E402
 from indexer.training.calibrate_folder import calibrate_pairs  # noqa: E402
 from indexer.training.evaluate import embed_manifest  # noqa: E402
-from indexer.training.metrics import pair_indices, paired_similarities  # noqa: E402
+from indexer.training.retrieval_metrics import pair_indices, paired_similarities  # noqa: E402
 from indexer.training.verification_pairs import Pairs, forgery_pairs  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

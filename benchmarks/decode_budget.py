@@ -50,8 +50,8 @@ def cases() -> dict[str, bytes]:
 
 def decode_one(path: Path) -> dict[str, Any]:
     """Decode one file here; report seconds, CPU seconds, peak memory growth and outcome."""
-    from indexer.decode import decode_image
-    from indexer.errors import ImageError
+    from indexer.catalog.errors import ImageError
+    from indexer.encoder.decode import decode_image
 
     data = path.read_bytes()
     before = _peak_kb()

@@ -35,12 +35,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._results import RESULTS, write_report  # noqa: E402
 from benchmarks._timing import median_rate  # noqa: E402
-from indexer.checkpoint import default_model  # noqa: E402
-from indexer.decode import decode_image  # noqa: E402
-from indexer.embedder import Embedder  # noqa: E402
-from indexer.encoder import EncoderConfig  # noqa: E402
-from indexer.preprocess import to_array  # noqa: E402
-from indexer.training.metrics import retrieval_metrics  # noqa: E402
+from indexer.encoder.checkpoint import default_model  # noqa: E402
+from indexer.encoder.decode import decode_image  # noqa: E402
+from indexer.encoder.embedder import Embedder  # noqa: E402
+from indexer.encoder.model import EncoderConfig  # noqa: E402
+from indexer.encoder.preprocess import to_array  # noqa: E402
+from indexer.training.retrieval_metrics import retrieval_metrics  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
 SIZES = {"0.5 MP": (816, 612), "12 MP": (4000, 3000)}

@@ -36,18 +36,18 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._results import RESULTS, write_report  # noqa: E402
 from benchmarks.siamese_tasks import runtime_for  # noqa: E402
-from indexer.checkpoint import load_model  # noqa: E402
-from indexer.demo import demo_catalog, demo_model  # noqa: E402
-from indexer.embedder import Embedder  # noqa: E402
-from indexer.training.calibration import calibrations_of  # noqa: E402
+from indexer.encoder.calibration import calibrations_of  # noqa: E402
+from indexer.encoder.checkpoint import load_model  # noqa: E402
+from indexer.encoder.embedder import Embedder  # noqa: E402
+from indexer.encoder.verification import roc_auc, verification_metrics  # noqa: E402
+from indexer.ingest.demo import demo_catalog, demo_model  # noqa: E402
 from indexer.training.data import Manifest, read_manifest  # noqa: E402
 from indexer.training.evaluate import embed_manifest  # noqa: E402
-from indexer.training.metrics import (  # noqa: E402
+from indexer.training.retrieval_metrics import (  # noqa: E402
     nearest_neighbours,
     one_shot_accuracy,
     retrieval_metrics,
 )
-from indexer.training.verification import roc_auc, verification_metrics  # noqa: E402
 from search.compare import compare_images  # noqa: E402
 from search.runtime import Runtime  # noqa: E402
 

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._results import RESULTS, write_report  # noqa: E402
 from benchmarks._timing import median_rate  # noqa: E402
-from indexer.checkpoint import default_model  # noqa: E402
-from indexer.embedder import Embedder  # noqa: E402
-from indexer.training.metrics import retrieval_metrics  # noqa: E402
+from indexer.encoder.checkpoint import default_model  # noqa: E402
+from indexer.encoder.embedder import Embedder  # noqa: E402
+from indexer.training.retrieval_metrics import retrieval_metrics  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
 

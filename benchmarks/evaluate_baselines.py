@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._protocols import LOWER_IS_BETTER, PROTOCOLS, read_rows, write_rows  # noqa: E402
 from benchmarks._report import gain  # noqa: E402
 from benchmarks._results import RESULTS, write_report  # noqa: E402
-from indexer.checkpoint import DEFAULT_VERSION, default_model, save_checkpoint  # noqa: E402
+from indexer.encoder.checkpoint import DEFAULT_VERSION, default_model, save_checkpoint  # noqa: E402
 from indexer.training.evaluate import EvaluationResult, evaluate_folder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -50,9 +50,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._results import RESULTS, write_report  # noqa: E402
-from indexer.celery_app import make_celery  # noqa: E402
-from indexer.models import Base  # noqa: E402
-from indexer.settings import Settings  # noqa: E402
+from indexer.catalog.schema import Base  # noqa: E402
+from indexer.catalog.settings import Settings  # noqa: E402
+from indexer.ingest.celery_app import make_celery  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "caltech101-7"
 OUT = RESULTS / "indexing_rate.json"

@@ -127,8 +127,8 @@ def product_links(home: Path) -> tuple[Links, dict[int, str], float]:
     """The product's scored candidate links (search.near_duplicates), for the sweep."""
     from sqlalchemy import select
 
-    from indexer.models import Image as ImageRow
-    from indexer.settings import Settings
+    from indexer.catalog.schema import Image as ImageRow
+    from indexer.catalog.settings import Settings
     from search.near_duplicates import duplicate_links
     from search.runtime import build_runtime
 

@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._protocols import OMNIGLOT, SIGNATURES, Row, read_rows  # noqa: E402
 from benchmarks._results import RESULTS, write_report  # noqa: E402
-from indexer.settings import Settings  # noqa: E402
-from indexer.training.verification import roc_auc, verification_metrics  # noqa: E402
+from indexer.catalog.settings import Settings  # noqa: E402
+from indexer.encoder.verification import roc_auc, verification_metrics  # noqa: E402
 from search.compare import compare_images  # noqa: E402
 from search.runtime import Runtime, build_runtime  # noqa: E402
 

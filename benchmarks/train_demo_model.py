@@ -33,15 +33,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._protocols import OMNIGLOT, Row, read_rows, write_rows  # noqa: E402
-from indexer.checkpoint import (  # noqa: E402
+from indexer.encoder.calibration import Calibration  # noqa: E402
+from indexer.encoder.checkpoint import (  # noqa: E402
     LoadedModel,
     load_checkpoint,
     save_checkpoint,
     weights_digest,
 )
-from indexer.demo import demo_catalog  # noqa: E402
-from indexer.model_card import CARD_KEY  # noqa: E402
-from indexer.training.calibration import Calibration  # noqa: E402
+from indexer.encoder.model_card import CARD_KEY  # noqa: E402
+from indexer.ingest.demo import demo_catalog  # noqa: E402
 from indexer.training.config import TrainConfig  # noqa: E402
 from indexer.training.run import train_folder  # noqa: E402
 

@@ -1,5 +1,1 @@
-"""Indexing: decoding, the Siamese encoder, the catalog database and Celery tasks."""
-
-from indexer.settings import Settings
-
-__all__ = ["Settings"]
+"""Lookalike's core: catalog (database), encoder (model), ingest (write path) and training."""

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.catalog import indexed_ids
-from indexer.errors import BadRequestError
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.images import indexed_ids
 from search.engine import Hit, QueryEngine
 from search.gallery import GalleryService
-from search.metric import scores_between
+from search.scores import scores_between
 from search.serving import Serving
 
 CALIBRATION_SAMPLE = 2000  # catalog images scored leave-one-out to set the threshold

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.decode import decode_image
-from indexer.errors import BadRequestError, LookalikeError
+from indexer.catalog.errors import BadRequestError, LookalikeError
+from indexer.encoder.decode import decode_image
 from search.deadline import Deadline
 from search.engine import Hit, QueryEngine
 from search.filters import MetadataFilter

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.errors import BadRequestError
-from indexer.fields import check_score
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.fields import check_score
 from search.engine import QueryEngine
-from search.metric import scores_between
+from search.scores import scores_between
 
 
 @dataclass(frozen=True)

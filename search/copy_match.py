@@ -26,8 +26,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
-from indexer.decode import decode_image, read_bytes
-from indexer.errors import ImageError
+from indexer.catalog.errors import ImageError
+from indexer.encoder.decode import decode_image, read_bytes
 
 SIDE = 32  # thumbnail side in pixels
 SCALES = (1.0, 0.95, 0.9, 0.85, 0.8)  # template sides against the other: crops of 80-100%

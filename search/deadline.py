@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from indexer.errors import LookalikeError
+from indexer.catalog.errors import LookalikeError
 
 
 class RequestTimeoutError(LookalikeError):

@@ -9,19 +9,19 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from indexer.catalog import get_image
-from indexer.db import SessionFactory
-from indexer.decode import decode_image
-from indexer.decode_budget import DEFAULT_BUDGET, DecodeBudget
-from indexer.models import Embedding, Image, ImageStatus
-from indexer.public_names import public_uri
-from indexer.training.calibration import Calibration
-from indexer.training.distances import check_distance
-from indexer.types import Embeddings
+from indexer.catalog.database import SessionFactory
+from indexer.catalog.images import get_image
+from indexer.catalog.public_names import public_uri
+from indexer.catalog.schema import Embedding, Image, ImageStatus
+from indexer.catalog.types import Embeddings
+from indexer.encoder.calibration import Calibration
+from indexer.encoder.decode import decode_image
+from indexer.encoder.decode_budget import DEFAULT_BUDGET, DecodeBudget
+from indexer.encoder.distances import check_distance
 from search.deadline import NO_DEADLINE, Deadline
 from search.errors import InvalidKError, NotIndexedError
 from search.filters import MetadataFilter
-from search.metric import Scores, from_cosine, scores_between
+from search.scores import Scores, from_cosine, scores_between
 from search.serving import Serving, ServingState
 
 OVERFETCH = 4  # first ask the index for k * OVERFETCH neighbours when a filter is set
@@ -31,11 +31,13 @@ OVERFETCH = 4  # first ask the index for k * OVERFETCH neighbours when a filter 
 class Hit:
     id: int
     uri: str
-    score: float  # higher is closer; its meaning depends on the distance (search.metric)
+    score: float  # higher is closer; its meaning depends on the distance (search.scores)
     distance: float  # lower is closer
     metadata: dict[str, Any] = field(default_factory=dict)
     match: bool | None = None  # same thing per the model's calibrated threshold; None: uncalibrated
-    public_uri: str = ""  # the uri clients may see: never a server path (indexer.public_names)
+    public_uri: str = (
+        ""  # the uri clients may see: never a server path (indexer.catalog.public_names)
+    )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from indexer.errors import BadRequestError, LookalikeError
+from indexer.catalog.errors import BadRequestError, LookalikeError
 
 
 class IndexNotReadyError(LookalikeError):

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.decode import decode_image
-from indexer.errors import BadRequestError
-from indexer.galleries import add_item, ensure_gallery, get_gallery, list_items
-from indexer.models import Gallery, GalleryItem
-from indexer.types import Embeddings
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.galleries import add_item, ensure_gallery, get_gallery, list_items
+from indexer.catalog.schema import Gallery, GalleryItem
+from indexer.catalog.types import Embeddings
+from indexer.encoder.decode import decode_image
 from search.engine import QueryEngine
 from search.gallery_threshold import Threshold, gallery_threshold
-from search.metric import scores_between
+from search.scores import scores_between
 from search.serving import Serving
 
 AGGREGATES = ("max", "mean")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.training.calibration import Calibration
-from indexer.training.verification import verification_metrics
+from indexer.encoder.calibration import Calibration
+from indexer.encoder.verification import verification_metrics
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.types import Embeddings, Ids
+from indexer.catalog.types import Embeddings, Ids
 from search.index_factory import (
     MAX_RERANK_FACTOR,
     MIN_PQ_TRAIN,

@@ -14,7 +14,7 @@ from typing import Any
 
 import faiss
 
-from indexer.settings import Settings
+from indexer.catalog.settings import Settings
 
 AUTO = "auto"
 FLAT_MAX = 50_000  # below this, exact search is fast enough and needs no training

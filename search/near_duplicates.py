@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from indexer.catalog import indexed_ids
-from indexer.errors import BadRequestError
-from indexer.fields import check_score
-from indexer.models import Image, ImageStatus
-from indexer.public_names import public_uri
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.fields import check_score
+from indexer.catalog.images import indexed_ids
+from indexer.catalog.public_names import public_uri
+from indexer.catalog.schema import Image, ImageStatus
 from search.copy_match import (
     SIDE,
     Thumbnails,

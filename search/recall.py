@@ -15,7 +15,7 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from indexer.types import Embeddings, Ids
+from indexer.catalog.types import Embeddings, Ids
 
 SELF_SCORE = 1.0 - 1e-5  # cosine of a unit vector with itself (or an exact duplicate)
 

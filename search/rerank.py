@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from indexer.types import Embeddings, Ids
+from indexer.catalog.types import Embeddings, Ids
 
 # ids (m,) -> (found ids (j,), their vectors (j, d)); unknown ids are left out
 ExactVectors = Callable[[Ids], tuple[Ids, Embeddings]]

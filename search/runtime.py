@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.db import SessionFactory, make_session_factory
-from indexer.embedder import Embedder
-from indexer.settings import Settings
+from indexer.catalog.database import SessionFactory, make_session_factory
+from indexer.catalog.settings import Settings
+from indexer.encoder.embedder import Embedder
 from search.anomaly import AnomalyScorer
 from search.engine import QueryEngine
 from search.gallery import GalleryService

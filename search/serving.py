@@ -16,12 +16,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from indexer.db import SessionFactory
-from indexer.embedder import Embedder
-from indexer.model_registry import catalog_calibration, ensure_serving_model, serving_model
-from indexer.resources import embedder_for
-from indexer.settings import Settings
-from indexer.training.calibration import ALL_KEY, Calibration, calibrations_of
+from indexer.catalog.database import SessionFactory
+from indexer.catalog.settings import Settings
+from indexer.encoder.calibration import ALL_KEY, Calibration, calibrations_of
+from indexer.encoder.embedder import Embedder
+from indexer.encoder.registry import catalog_calibration, ensure_serving_model, serving_model
+from indexer.encoder.resources import embedder_for
 from search.index_factory import IndexConfig
 from search.sync import IndexSync
 

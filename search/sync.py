@@ -24,9 +24,9 @@ import numpy as np
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from indexer.db import SessionFactory
-from indexer.models import Embedding, Image, ImageStatus, IndexChange
-from indexer.types import Embeddings, Ids
+from indexer.catalog.database import SessionFactory
+from indexer.catalog.schema import Embedding, Image, ImageStatus, IndexChange
+from indexer.catalog.types import Embeddings, Ids
 from search.errors import IndexNotReadyError
 from search.index_build import BuildReport, IndexBuilder
 from search.index_factory import IndexConfig, factory_family, resolve_factory, tune

@@ -18,7 +18,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer.types import Embeddings, Ids
+from indexer.catalog.types import Embeddings, Ids
 from search.index_factory import IndexKind, kind_of
 from search.rerank import ExactVectors, rerank
 

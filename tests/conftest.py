@@ -15,9 +15,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from indexer.checkpoint import save_checkpoint
-from indexer.encoder import EncoderConfig, SiameseEncoder
-from indexer.settings import Settings
+from indexer.catalog.settings import Settings
+from indexer.encoder.checkpoint import save_checkpoint
+from indexer.encoder.model import EncoderConfig, SiameseEncoder
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,9 +105,9 @@ def write_images(folder: Path, seeds: range | list[int], fmt: str = "PNG") -> li
 
 def index_folder(settings: Settings, *paths: Path) -> int:
     """Index paths through the real Celery app of `settings` and wait; return the job id."""
-    from indexer.celery_app import make_celery
-    from indexer.db import make_session_factory
-    from indexer.indexing import run_index, start_index
+    from indexer.catalog.database import make_session_factory
+    from indexer.ingest.celery_app import make_celery
+    from indexer.ingest.indexing import run_index, start_index
 
     sessions = make_session_factory(settings.database_url)
     run = start_index(sessions, [str(p) for p in paths], chunk_size=5)
@@ -186,7 +186,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield url
     from sqlalchemy import create_engine
 
-    from indexer.models import Base
+    from indexer.catalog.schema import Base
 
     engine = create_engine(url)
     Base.metadata.drop_all(engine)

@@ -1,61 +1,22 @@
-"""Flask pages and JSON API for Lookalike."""
+"""Flask pages, JSON API and the `lookalike` command line.
+
+Importing `web` loads nothing heavy: the app factory lives in `web.app` (Flask, the serving
+runtime), the commands in `web.cli`, and each command imports only what it uses.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING, Any
 
-from indexer.settings import Settings
-from search.runtime import Runtime, build_runtime
-
-
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
-    """Build the web app; the index loads in the background (503 until ready)."""
-    from web import (
-        api,
-        api_anomaly,
-        api_batch,
-        api_compare,
-        api_duplicates,
-        api_feedback,
-        api_galleries,
-        api_jobs,
-        auth,
-        errors,
-        hosts,
-        metrics,
-        openapi,
-        pages,
-        params,
-        rate_limit,
-        security,
-        serialize,
-    )
-
-    if runtime is None:
-        runtime = build_runtime(settings or Settings.from_env(), load="background")
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = int(runtime.settings.max_upload_mb * 1024 * 1024)
-    app.extensions["lookalike"] = runtime
-    app.json = serialize.FiniteJSONProvider(app)
-    params.init_app(app)  # before the blueprints: bounds every <int:...> route id
-    errors.init_app(app)
-    metrics.init_app(app)
-    hosts.init_app(app)  # first: a request for another host's name runs nothing else
-    for module in (api, api_anomaly, api_compare, api_duplicates, api_feedback, api_galleries):
-        app.register_blueprint(module.bp)
-    app.register_blueprint(api_jobs.bp)
-    app.register_blueprint(api_batch.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(pages.bp)
-    security.init_app(app)
-    auth.init_app(app)
-    rate_limit.init_app(app)
-    if runtime.settings.proxy_hops:
-        hops = runtime.settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-
-    return app
-
+if TYPE_CHECKING:
+    from web.app import create_app
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "create_app":  # `from web import create_app` without importing Flask eagerly
+        from web.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'web' has no attribute {name!r}")

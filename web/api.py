@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
 
-from indexer.catalog import delete_image, embedding_versions, get_image
-from indexer.fields import MAX_URI
-from indexer.indexed_file import IndexedFile, read_indexed, stored_file
-from indexer.thumbnail import make_thumbnail
+from indexer.catalog.fields import MAX_URI
+from indexer.catalog.images import delete_image, embedding_versions, get_image
+from indexer.catalog.indexed_file import IndexedFile, read_indexed, stored_file
+from indexer.encoder.thumbnail import make_thumbnail
+from indexer.ingest.uploads import AddResult, add_image
 from search.filters import MetadataFilter
 from search.runtime import Runtime
-from search.uploads import add_image
 from web import serialize
 from web.auth import AuthError, check_key, require_api_key
 from web.health import health_report
@@ -49,9 +49,17 @@ def similar(image_id: int) -> Response:
 @require_api_key
 def add() -> tuple[Response, int]:
     uri = text_arg(request.form, "uri", max_length=MAX_URI)
-    result = add_image(runtime(), upload(), uri=uri, metadata=metadata_arg())
+    result = add_searchable(runtime(), upload(), uri=uri, metadata=metadata_arg())
     body = _image_json(result.image.id) | {"created": result.created}
     return jsonify(body), 201 if result.created else 200
+
+
+def add_searchable(rt: Runtime, data: bytes, **options: Any) -> AddResult:
+    """Add an upload to the catalog, then bring this process's index up to it before answering."""
+    result = add_image(rt.settings, rt.sessions, data, **options)
+    if result.created:
+        rt.index_sync.catch_up()
+    return result
 
 
 @bp.get("/images/<int:image_id>")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from indexer.errors import BadRequestError
-from indexer.fields import MAX_ID
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.fields import MAX_ID
 from search.batch import BatchQuery, search_batch
 from search.filters import MetadataFilter
 from web import serialize

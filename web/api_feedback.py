@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
-from indexer.decode import decode_image
-from indexer.errors import BadRequestError
-from indexer.feedback import record_feedback
-from indexer.models import Feedback
-from indexer.storage import store_bytes
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.feedback import record_feedback
+from indexer.catalog.schema import Feedback
+from indexer.encoder.decode import decode_image
+from indexer.ingest.storage import store_bytes
 from web.api import int_arg, runtime
 from web.auth import require_api_key
 

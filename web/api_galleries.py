@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from indexer.galleries import (
+from indexer.catalog.galleries import (
     all_galleries,
     delete_gallery,
     delete_item,
@@ -16,7 +16,7 @@ from indexer.galleries import (
     set_threshold,
     summarize,
 )
-from indexer.models import Gallery, GalleryItem
+from indexer.catalog.schema import Gallery, GalleryItem
 from web.api import float_arg, int_arg, runtime, upload
 from web.auth import require_api_key
 from web.params import fields

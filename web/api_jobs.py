@@ -7,12 +7,12 @@ from typing import Any
 from celery import Celery
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from indexer.celery_app import make_celery
-from indexer.errors import BadRequestError
-from indexer.indexing import submit_index
-from indexer.jobs import cancel_job, job_progress, list_jobs
-from indexer.models import JobStatus
-from indexer.sources import check_source
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.schema import JobStatus
+from indexer.ingest.celery_app import make_celery
+from indexer.ingest.indexing import submit_index
+from indexer.ingest.jobs import cancel_job, job_progress, list_jobs
+from indexer.ingest.sources import check_source
 from search.runtime import Runtime
 from web import serialize
 from web.api import int_arg, key_given

@@ -10,7 +10,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import Flask, current_app, request
 
-from indexer.errors import LookalikeError
+from indexer.catalog.errors import LookalikeError
 
 HEADER = "X-API-Key"
 P = ParamSpec("P")

@@ -1,6 +1,6 @@
 """The one place that turns errors into `{"error": {"code", "message"}}` HTTP responses.
 
-Typed errors (indexer.errors and the packages' own) carry their status. What the database or
+Typed errors (indexer.catalog.errors and the packages' own) carry their status. What the database or
 the operating system raises for a bad value or a full disk is mapped here too, so no input
 reaches the generic 500: a unique constraint lost to a concurrent write is 409, a value the
 database refuses is 400, a full disk is 507 and a busy database 503.
@@ -14,13 +14,13 @@ from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from indexer.errors import (
+from indexer.catalog.errors import (
     ConflictError,
     InvalidValueError,
     LookalikeError,
     StorageFullError,
 )
-from indexer.storage import FULL
+from indexer.ingest.storage import FULL
 
 log = logging.getLogger(__name__)
 

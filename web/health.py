@@ -7,7 +7,7 @@ from typing import Any
 import redis
 from sqlalchemy import text
 
-from indexer.model_card import model_card
+from indexer.encoder.model_card import model_card
 from search.runtime import Runtime
 
 

@@ -24,8 +24,8 @@ from dataclasses import replace
 
 from flask import Flask, request
 
-from indexer.errors import BadRequestError
-from indexer.settings import Settings
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.settings import Settings
 
 LOCAL_NAMES = ("localhost", ".localhost")
 # host[:port], host an ASCII name or IPv4 address, or [IPv6]; the port 1..65535.

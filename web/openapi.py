@@ -13,9 +13,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from indexer.fields import MAX_URI
-from indexer.galleries import MAX_LABEL
-from indexer.settings import Settings
+from indexer.catalog.fields import MAX_URI
+from indexer.catalog.galleries import MAX_LABEL
+from indexer.catalog.settings import Settings
 from search.batch import MAX_QUERIES
 from web.api_jobs import MAX_CHUNK, MAX_SOURCE
 from web.openapi_parts import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.fields import MAX_ID
+from indexer.catalog.fields import MAX_ID
 
 Schema = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """Parsing of request input: path ids, form and query fields, JSON bodies, uploads.
 
-Every helper raises a typed 4xx error (indexer.errors) for input it cannot use, so a view
+Every helper raises a typed 4xx error (indexer.catalog.errors) for input it cannot use, so a view
 never sees a value the core or the database would choke on.
 """
 
@@ -13,8 +13,8 @@ from flask import Flask, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from indexer.errors import BadRequestError
-from indexer.fields import MAX_ID, check_text, parse_metadata
+from indexer.catalog.errors import BadRequestError
+from indexer.catalog.fields import MAX_ID, check_text, parse_metadata
 
 MAX_SHOWN = 40  # characters of a bad value quoted back in an error message
 

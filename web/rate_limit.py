@@ -22,7 +22,7 @@ from collections.abc import Callable
 import redis
 from flask import Flask, current_app, request
 
-from indexer.errors import LookalikeError
+from indexer.catalog.errors import LookalikeError
 from web.auth import has_key
 
 log = logging.getLogger(__name__)

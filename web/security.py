@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 
-from indexer.errors import ForbiddenError
+from indexer.catalog.errors import ForbiddenError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HEADERS = {

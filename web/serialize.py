@@ -10,9 +10,9 @@ from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
-from indexer.jobs import JobProgress
-from indexer.models import Image
-from indexer.public_names import public_text, public_uri
+from indexer.catalog.public_names import public_text, public_uri
+from indexer.catalog.schema import Image
+from indexer.ingest.jobs import JobProgress
 from search.batch import BatchAnswer, BatchResult
 from search.engine import Hit, SearchResult
 

@@ -1,18 +1,6 @@
-"""Training and evaluating the Siamese encoder: data, augmentation, losses and miners,
-the training loop, retrieval and verification metrics, calibration and reports."""
+"""Training and evaluating the Siamese encoder: data, augmentation, losses and miners, the
+training loop, retrieval and verification measures, calibration and reports.
 
-from indexer.training.calibration import Calibration, calibrate, calibration_of
-from indexer.training.config import TrainConfig
-from indexer.training.evaluate import EvaluationResult, evaluate_folder
-from indexer.training.metrics import retrieval_metrics, verification_metrics
-
-__all__ = [
-    "Calibration",
-    "EvaluationResult",
-    "TrainConfig",
-    "calibrate",
-    "calibration_of",
-    "evaluate_folder",
-    "retrieval_metrics",
-    "verification_metrics",
-]
+Import the modules themselves (`indexer.training.evaluate`, `indexer.training.run`, ...):
+this package re-exports nothing, so importing one part never loads the others.
+"""

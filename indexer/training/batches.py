@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 from pytorch_metric_learning.samplers import MPerClassSampler
 
-from indexer.encoder import EncoderConfig
-from indexer.preprocess import to_tensor
+from indexer.encoder.model import EncoderConfig
+from indexer.encoder.preprocess import to_tensor
 from indexer.training.augment import Augment
 from indexer.training.data import LabelledSet
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from indexer.embedder import Embedder
-from indexer.errors import ConfigError
-from indexer.training.calibration import Calibration, calibrate, far_key
+from indexer.catalog.errors import ConfigError
+from indexer.encoder.calibration import Calibration, calibrate, far_key
+from indexer.encoder.distances import DISTANCES
+from indexer.encoder.embedder import Embedder
 from indexer.training.data import Manifest
-from indexer.training.distances import DISTANCES
 from indexer.training.evaluate import embed_manifest, labelled_manifest, subsample
-from indexer.training.metrics import pair_indices, paired_similarities
+from indexer.training.retrieval_metrics import pair_indices, paired_similarities
 from indexer.training.verification_pairs import Pairs, forgery_pairs, pairs_from_csv
 
 MIN_PAIRS = 20  # of each kind: fewer cannot promise any rate

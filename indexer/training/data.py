@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from indexer.decode import decode_image, read_bytes
-from indexer.errors import ConfigError, ImageError
-from indexer.scan import IMAGE_SUFFIXES
+from indexer.catalog.errors import ConfigError, ImageError
+from indexer.encoder.decode import IMAGE_SUFFIXES, decode_image, read_bytes
 
 logger = logging.getLogger(__name__)
 

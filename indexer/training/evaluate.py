@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from indexer.checkpoint import load_model
-from indexer.decode import decode_image, read_bytes
-from indexer.embedder import Embedder
-from indexer.errors import ConfigError, ImageError
-from indexer.training.calibration import Calibration, calibrate, calibrate_embeddings
+from indexer.catalog.errors import ConfigError, ImageError
+from indexer.encoder.calibration import Calibration, calibrate
+from indexer.encoder.checkpoint import load_model
+from indexer.encoder.decode import decode_image, read_bytes
+from indexer.encoder.embedder import Embedder
 from indexer.training.data import Manifest, read_manifest
-from indexer.training.metrics import (
+from indexer.training.embedding_calibration import calibrate_embeddings
+from indexer.training.retrieval_metrics import (
     one_shot_accuracy,
     one_shot_max_way,
     pair_similarities,

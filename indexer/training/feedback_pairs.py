@@ -1,6 +1,6 @@
 """Extra labelled pairs for training, such as users' right/wrong marks on search results.
 
-`FeedbackPair(query_path, result_path, same)` comes from `indexer.feedback.feedback_pairs`;
+`FeedbackPair(query_path, result_path, same)` comes from `indexer.catalog.feedback.feedback_pairs`;
 this module decodes the images once and draws augmented pair batches for the pair term.
 """
 
@@ -16,14 +16,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from indexer.decode import decode_image, read_bytes
-from indexer.errors import ImageError
+from indexer.catalog.errors import ImageError
+from indexer.encoder.decode import decode_image, read_bytes
 
 logger = logging.getLogger(__name__)
 
 
 class PairLike(Protocol):
-    """What a feedback pair offers (matches `indexer.feedback.FeedbackPair`)."""
+    """What a feedback pair offers (matches `indexer.catalog.feedback.FeedbackPair`)."""
 
     @property
     def query_path(self) -> str: ...

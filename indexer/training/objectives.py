@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from pytorch_metric_learning import distances, losses, miners
 from pytorch_metric_learning.utils import loss_and_miner_utils as lmu
 
+from indexer.encoder.distances import DistanceName, check_distance
 from indexer.training.config import LossName, MinerName, TrainConfig
-from indexer.training.distances import DistanceName, check_distance
 
 
 class ManhattanDistance(distances.LpDistance):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.training.calibration import Calibration
+from indexer.encoder.calibration import Calibration
 from indexer.training.plot import histogram, histogram_svg
 
 JSON_NAME, HTML_NAME = "report.json", "report.html"

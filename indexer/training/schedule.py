@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from indexer.encoder import SiameseEncoder
+from indexer.encoder.model import SiameseEncoder
 from indexer.training.config import TrainConfig
 
 

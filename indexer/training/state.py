@@ -3,7 +3,7 @@
 It holds the model, optimiser and scheduler states, the epoch reached, the best validation
 metric (and the weights that reached it), the history and every RNG state, so a resumed run
 continues exactly where the saved one stopped. It is not a model checkpoint: the final
-model is written by `indexer.checkpoint.save_checkpoint`.
+model is written by `indexer.encoder.checkpoint.save_checkpoint`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from indexer.errors import ModelError
+from indexer.catalog.errors import ModelError
 
 FORMAT = "lookalike-train-state/1"
 

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from indexer.checkpoint import save_checkpoint
-from indexer.encoder import EncoderConfig, SiameseEncoder
-from indexer.errors import ConfigError
+from indexer.catalog.errors import ConfigError
+from indexer.encoder.checkpoint import save_checkpoint
+from indexer.encoder.model import EncoderConfig, SiameseEncoder
 from indexer.training import state as st
 from indexer.training.augment import Augment, AugmentConfig
 from indexer.training.batches import BatchMaker

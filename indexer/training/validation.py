@@ -12,13 +12,14 @@ import contextlib
 import numpy as np
 import torch
 
-from indexer.encoder import SiameseEncoder
-from indexer.preprocess import to_tensor
+from indexer.catalog.types import Embeddings
+from indexer.encoder.calibration import Calibration
+from indexer.encoder.model import SiameseEncoder
+from indexer.encoder.preprocess import to_tensor
 from indexer.training.augment import Augment
-from indexer.training.calibration import Calibration, calibrate_embeddings
 from indexer.training.data import LabelledSet
-from indexer.training.metrics import retrieval_metrics
-from indexer.types import Embeddings
+from indexer.training.embedding_calibration import calibrate_embeddings
+from indexer.training.retrieval_metrics import retrieval_metrics
 
 VIEW_SEED = 12345
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.errors import ConfigError
+from indexer.catalog.errors import ConfigError
 
 SAME_COLUMNS = ("same", "same_person", "same_label", "label")
 

@@ -8,7 +8,7 @@ import pytest
 
 from benchmarks._protocols import read_rows
 from benchmarks.train_demo_model import DATA, demo_labels, training_rows
-from indexer.demo import demo_catalog
+from indexer.ingest.demo import demo_catalog
 
 
 def test_demo_characters_are_found_by_file_name_and_checked(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from indexer.checkpoint import save_checkpoint
-from indexer.encoder import EncoderConfig, SiameseEncoder
-from indexer.settings import Settings
-from indexer.training.calibration import Calibration
+from indexer.catalog.settings import Settings
+from indexer.encoder.calibration import Calibration
+from indexer.encoder.checkpoint import save_checkpoint
+from indexer.encoder.model import EncoderConfig, SiameseEncoder
 from search.runtime import build_runtime
 from tests.conftest import index_folder
 

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from indexer.models import Embedding, Image, ImageStatus
-from indexer.settings import Settings
+from indexer.catalog.schema import Embedding, Image, ImageStatus
+from indexer.catalog.settings import Settings
 from search.errors import InvalidFilterError
 from search.filters import MetadataFilter
 from search.runtime import Runtime, build_runtime
 from tests.conftest import index_folder, make_image, write_images
-from web import cli_commands, create_app
+from web import create_app
+from web.cli import catalog as cli_commands
 
 N = 48
 FILTERS = [

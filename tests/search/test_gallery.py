@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 from sqlalchemy import select, update
 
-from indexer.models import GalleryItem
-from indexer.settings import Settings
+from indexer.catalog.schema import GalleryItem
+from indexer.catalog.settings import Settings
 from search.runtime import build_runtime
 from tests.conftest import make_image
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer.training.calibration import Calibration
+from indexer.encoder.calibration import Calibration
 from search.gallery_threshold import Threshold, gallery_threshold, own_threshold
 
 CAL = Calibration("cosine", 0.1, 0.7, {"0.01": 0.8}, 100)

@@ -13,10 +13,10 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer.catalog import delete_image
-from indexer.db import SessionFactory
-from indexer.embedder import Embedder
-from indexer.settings import Settings
+from indexer.catalog.database import SessionFactory
+from indexer.catalog.images import delete_image
+from indexer.catalog.settings import Settings
+from indexer.encoder.embedder import Embedder
 from search.index_build import IndexBuilder
 from search.index_factory import (
     IndexConfig,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageEnhance
 
-from indexer.settings import Settings
+from indexer.catalog.settings import Settings
 from search.near_duplicates import DEFAULT_THRESHOLD, find_duplicates
 from search.runtime import build_runtime
 from tests.conftest import index_folder, make_image

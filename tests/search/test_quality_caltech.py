@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.settings import Settings
+from indexer.catalog.settings import Settings
 from search.runtime import build_runtime
 from tests.conftest import index_folder, labelled
 

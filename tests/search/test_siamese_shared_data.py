@@ -14,8 +14,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from indexer.settings import Settings
-from indexer.training.verification import roc_auc
+from indexer.catalog.settings import Settings
+from indexer.encoder.verification import roc_auc
 from search.compare import compare_images
 from search.runtime import Runtime, build_runtime
 from tests.conftest import SHARED_DATA, labelled

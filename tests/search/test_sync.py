@@ -8,13 +8,14 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from indexer.catalog import delete_image, register_files
-from indexer.checkpoint import load_checkpoint
-from indexer.db import SessionFactory, make_session_factory
-from indexer.embedder import Embedder
-from indexer.models import ChangeOp, Embedding, Image, IndexChange
-from indexer.pipeline import embed_images
-from indexer.scan import scan_paths
+from indexer.catalog.database import SessionFactory, make_session_factory
+from indexer.catalog.images import delete_image
+from indexer.catalog.schema import ChangeOp, Embedding, Image, IndexChange
+from indexer.encoder.checkpoint import load_checkpoint
+from indexer.encoder.embedder import Embedder
+from indexer.ingest.pipeline import embed_images
+from indexer.ingest.registration import register_files
+from indexer.ingest.scan import scan_paths
 from search.snapshot import SnapshotMeta, load_snapshot, save_snapshot
 from search.sync import IndexSync
 from search.vector_index import VectorIndex

@@ -25,9 +25,9 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from indexer.models import Image
-from indexer.public_names import public_uri
-from indexer.settings import Settings
+from indexer.catalog.public_names import public_uri
+from indexer.catalog.schema import Image
+from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
 from tests.conftest import index_folder
 from web import create_app

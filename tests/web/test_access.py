@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from indexer.settings import Settings
+from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
 from tests.web.test_api_compare import png
 from web import create_app
@@ -203,8 +203,8 @@ def test_a_dead_rate_limit_store_does_not_stop_search(runtime: Runtime) -> None:
 def test_a_job_over_the_file_limit_is_refused(
     runtime: Runtime, image_folder: Path, tmp_path: Path
 ) -> None:
-    from indexer.errors import TooManyFilesError
-    from indexer.sources import collect
+    from indexer.catalog.errors import TooManyFilesError
+    from indexer.ingest.sources import collect
 
     with pytest.raises(TooManyFilesError) as info:
         collect([image_folder], max_files=5)

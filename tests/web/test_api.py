@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from indexer.models import Image
-from indexer.settings import Settings
+from indexer.catalog.schema import Image
+from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
 from tests.conftest import make_image
 from web import create_app

@@ -12,10 +12,10 @@ from flask.testing import FlaskClient
 from PIL import Image as PILImage
 from sqlalchemy import select
 
-from indexer.models import Embedding
-from indexer.settings import Settings
-from search.metric import scores_between
+from indexer.catalog.schema import Embedding
+from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
+from search.scores import scores_between
 from tests.conftest import index_folder, make_image
 from tests.web.test_api_compare import png
 from tests.web.test_api_galleries import enrol

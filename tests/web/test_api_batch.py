@@ -11,11 +11,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from indexer.models import Image
-from indexer.settings import Settings
+from indexer.catalog.schema import Image
+from indexer.catalog.settings import Settings
 from search.batch import MAX_QUERIES
 from search.runtime import Runtime
-from web.cli import main
+from web.cli.main import main
 
 
 def catalog_ids(runtime: Runtime) -> list[int]:

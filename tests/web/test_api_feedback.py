@@ -8,8 +8,8 @@ from pathlib import Path
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from indexer.feedback import FeedbackPair, feedback_pairs
-from indexer.models import Image
+from indexer.catalog.feedback import FeedbackPair, feedback_pairs
+from indexer.catalog.schema import Image
 from search.runtime import Runtime
 
 

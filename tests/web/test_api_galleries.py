@@ -7,7 +7,7 @@ import io
 import pytest
 from flask.testing import FlaskClient
 
-from indexer.settings import Settings
+from indexer.catalog.settings import Settings
 from search.runtime import build_runtime
 from tests.web.test_api_compare import png
 from web import create_app

@@ -13,10 +13,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from indexer.jobs import create_job
-from indexer.models import Image, ImageStatus
-from indexer.settings import Settings
-from indexer.sources import collect
+from indexer.catalog.schema import Image, ImageStatus
+from indexer.catalog.settings import Settings
+from indexer.ingest.jobs import create_job
+from indexer.ingest.sources import collect
 from search.runtime import Runtime, build_runtime
 from tests.conftest import make_image, write_images
 from web import create_app

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
-from indexer.models import Image
+from indexer.catalog.schema import Image
 from search.runtime import Runtime
 from tests.conftest import make_image
 from web import create_app
@@ -161,7 +161,7 @@ def test_uri_taken_after_the_check_is_409(
     before = image_count(db_runtime)
     first = {"image": (io.BytesIO(png(540)), "a.png"), "uri": "shop://sku/1"}
     assert client.post("/api/v1/images", data=first).status_code == 201
-    monkeypatch.setattr("search.uploads.find_by_uri", lambda _session, _uri: None)
+    monkeypatch.setattr("indexer.ingest.uploads.find_by_uri", lambda _session, _uri: None)
     second = {"image": (io.BytesIO(png(541)), "b.png"), "uri": "shop://sku/1"}
     response = client.post("/api/v1/images", data=second)
     assert response.status_code == 409, response.get_json()

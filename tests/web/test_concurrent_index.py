@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
-from indexer.models import Embedding, Image, ImageStatus
-from indexer.settings import Settings
+from indexer.catalog.schema import Embedding, Image, ImageStatus
+from indexer.catalog.settings import Settings
 from tests.conftest import write_images
 
 LOOKALIKE = Path(sys.executable).with_name("lookalike")

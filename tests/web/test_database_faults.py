@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from indexer.settings import Settings
+from indexer.catalog.settings import Settings
 from search.runtime import build_runtime
 from tests.conftest import index_folder
 from tests.web.test_api_compare import png

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from indexer.checkpoint import load_checkpoint
-from indexer.db import make_session_factory
-from indexer.demo import demo_catalog, demo_model, demo_settings, use_demo_model
-from indexer.model_registry import serving_model
-from indexer.settings import Settings
+from indexer.catalog.database import make_session_factory
+from indexer.catalog.settings import Settings
+from indexer.encoder.checkpoint import load_checkpoint
+from indexer.encoder.registry import serving_model
+from indexer.ingest.demo import demo_catalog, demo_model, demo_settings, use_demo_model
 from search.runtime import build_runtime
 from tests.conftest import index_folder
 from web import create_app
-from web.cli import main
+from web.cli.main import main
 
 SHIPPED = load_checkpoint(demo_model()).version
 
@@ -60,7 +60,7 @@ def test_demo_serves_the_shipped_model_and_compare_tells_characters_apart(
 ) -> None:
     assert main(["index", str(image_folder), "--no-progress"]) == 0  # the user's own catalog
     served: list[Settings] = []
-    monkeypatch.setattr("web.cli_commands.serve", lambda s, **_: served.append(s) or 0)
+    monkeypatch.setattr("web.cli.catalog.serve", lambda s, **_: served.append(s) or 0)
     assert main(["demo"]) == 0
     assert "added 480, duplicates skipped 0" in capsys.readouterr().out
     assert serving_version(env) == "tiny-test-1"  # LOOKALIKE_MODEL's catalog is untouched

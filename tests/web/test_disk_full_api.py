@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from indexer.models import GalleryItem, Image
-from indexer.settings import Settings
+from indexer.catalog.schema import GalleryItem, Image
+from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
 from tests.conftest import make_image
 from web import create_app

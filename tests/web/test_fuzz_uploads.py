@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.indexer.test_fuzz_decode import SEEDS
+from tests.indexer.encoder.test_fuzz_decode import SEEDS
 
 
 @settings(

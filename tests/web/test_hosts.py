@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from indexer.errors import ConfigError
-from indexer.settings import Settings
+from indexer.catalog.errors import ConfigError
+from indexer.catalog.settings import Settings
 from search.runtime import Runtime
 from tests.web.conftest import LiveServer
 from tests.web.test_api_compare import png

@@ -60,7 +60,7 @@ def test_non_image_upload_shows_error_and_server_keeps_serving(
 def test_marking_results_right_and_wrong_stores_feedback(
     page: Page, live_server: LiveServer, image_folder: Path
 ) -> None:
-    from indexer.feedback import feedback_pairs
+    from indexer.catalog.feedback import feedback_pairs
 
     _upload(page, _indexed_file(image_folder))
     results = page.locator("#results li")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from indexer.settings import Settings
+from indexer.catalog.settings import Settings
 from tests.conftest import write_images
 from tests.web.test_page_tools_chromium import _open_tab
 

@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from indexer.models import Image
+from indexer.catalog.schema import Image
 from search.runtime import Runtime
 from tests.conftest import index_folder, make_image
 from web import create_app

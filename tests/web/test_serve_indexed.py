@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from indexer.models import Image, ImageStatus
+from indexer.catalog.schema import Image, ImageStatus
 from search.runtime import Runtime
 from tests.conftest import index_folder, make_image
 

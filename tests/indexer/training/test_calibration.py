@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.checkpoint import load_checkpoint, save_checkpoint
-from indexer.encoder import EncoderConfig, SiameseEncoder
-from indexer.training.calibration import Calibration, calibrate, calibration_of
-from indexer.training.metrics import verification_metrics
+from indexer.encoder.calibration import Calibration, calibrate, calibration_of
+from indexer.encoder.checkpoint import load_checkpoint, save_checkpoint
+from indexer.encoder.model import EncoderConfig, SiameseEncoder
+from indexer.training.retrieval_metrics import verification_metrics
 
 
 def overlapping_pairs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +101,7 @@ def test_a_calibration_on_some_labels_holds_on_others() -> None:
     """Clusters of one distribution: calibrate on half the labels, the other half's FAR stays
     within a few points of the promise (the property `calibration_holdout.py` measures)."""
     from indexer.training.calibrate_folder import calibrate_pairs
-    from indexer.training.metrics import pair_indices
+    from indexer.training.retrieval_metrics import pair_indices
     from indexer.training.verification_pairs import Pairs
 
     rng = np.random.default_rng(3)

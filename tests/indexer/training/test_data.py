@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.errors import ConfigError
+from indexer.catalog.errors import ConfigError
 from indexer.training.data import (
     load_set,
     read_manifest,

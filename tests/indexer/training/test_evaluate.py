@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.errors import ConfigError
-from indexer.settings import Settings
+from indexer.catalog.errors import ConfigError
+from indexer.catalog.settings import Settings
 from indexer.training.evaluate import evaluate_folder, label_groups, subsample
 from indexer.training.verification_pairs import forgery_pairs, pairs_from_csv
 from tests.conftest import SHARED_DATA, write_images
-from web import cli_evaluate
+from web.cli import evaluate as cli_evaluate
 
 
 def run_cli(argv: list[str], settings: Settings) -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from indexer.feedback import FeedbackPair
-from indexer.preprocess import to_tensor
+from indexer.catalog.feedback import FeedbackPair
+from indexer.encoder.preprocess import to_tensor
 from indexer.training.config import TrainConfig
 from indexer.training.data import load_set, read_manifest
 from indexer.training.feedback_pairs import PairSet, load_pairs

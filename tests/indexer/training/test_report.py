@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.training.calibration import calibrate
+from indexer.encoder.calibration import calibrate
 from indexer.training.plot import histogram
 from indexer.training.report import write_report
 

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from indexer.checkpoint import load_checkpoint
-from indexer.embedder import Embedder
-from indexer.training.calibration import Calibration, calibrations_of
+from indexer.encoder.calibration import Calibration, calibrations_of
+from indexer.encoder.checkpoint import load_checkpoint
+from indexer.encoder.embedder import Embedder
 from indexer.training.config import TrainConfig
 from indexer.training.data import LabelledSet, load_set, read_manifest
-from indexer.training.metrics import retrieval_metrics
+from indexer.training.retrieval_metrics import retrieval_metrics
 from indexer.training.run import split
 from indexer.training.trainer import Trainer
 from tests.conftest import DEMO_CATALOG, SHARED_DATA
@@ -149,7 +149,7 @@ def test_untrained_run_is_reproducible_and_resume_continues_exactly(tmp_path: Pa
 
 
 def test_resume_refuses_a_different_model_shape(tmp_path: Path) -> None:
-    from indexer.errors import ConfigError
+    from indexer.catalog.errors import ConfigError
 
     small = dict(
         backbone="small_cnn",

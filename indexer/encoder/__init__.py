@@ -1,0 +1,1 @@
+"""The encoder: decoding, preprocessing, the Siamese model, runtimes, registry, calibration."""

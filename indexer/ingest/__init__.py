@@ -1,0 +1,1 @@
+"""The write path: sources, loading, the embedding pipeline, jobs and Celery tasks."""

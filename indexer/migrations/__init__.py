@@ -1,4 +1,0 @@
-"""The Alembic migration environment of the catalog schema, shipped inside the package.
-
-Run it through `indexer.migrate` (or `lookalike migrate`); no alembic.ini is needed.
-"""

@@ -1,0 +1,1 @@
+"""The `lookalike` command line; each command imports only what it uses."""
