@@ -7,11 +7,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 TESTS=(
-  tests/indexer/test_celery_worker.py
-  tests/indexer/test_jobs_worker.py
-  tests/indexer/test_worker_faults.py
-  tests/indexer/test_search_during_job.py
-  tests/indexer/test_broker_restart.py
+  tests/indexer/ingest/test_celery_worker.py
+  tests/indexer/ingest/test_jobs_worker.py
+  tests/indexer/ingest/test_worker_faults.py
+  tests/indexer/ingest/test_search_during_job.py
+  tests/indexer/ingest/test_broker_restart.py
 )
 unset LOOKALIKE_TEST_REDIS_URL  # a Redis shared by both runs is what this checks against
 
