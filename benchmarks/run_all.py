@@ -2,8 +2,10 @@
 
 Runs, each in its own process and one after another (they would share the CPU otherwise):
 decode (`decode_rate.py`), encoder (`embed_rate.py`), bulk indexing end to end
-(`indexing_rate.py`), index build and search scaling (`search_scaling.py`) and HTTP search
-under gunicorn (`load_test.py`). Every step measures its baseline in the same run: full
+(`indexing_rate.py`), index build and search scaling (`search_scaling.py`), HTTP search
+under gunicorn (`load_test.py`) and the commands' start-to-exit times (`command_startup.py`:
+--help, one search, a whole index; with --baseline TREE also those of another source tree).
+Every step measures its baseline in the same run: full
 Pillow decode + resize, eager PyTorch at batch 1, the same indexing pipeline on PyTorch,
 numpy brute force and a Python loop over stored vectors, the same server on PyTorch. The
 summary puts each target of the performance issue beside its measured median, baseline and
@@ -13,6 +15,7 @@ leaves its own JSON and markdown there.
     .venv/bin/python benchmarks/run_all.py            # the full run (about 45 min on 2 cores)
     .venv/bin/python benchmarks/run_all.py --quick    # small sizes, to check the harness
     .venv/bin/python benchmarks/run_all.py --only decode,embed   # rerun some, keep the rest
+    .venv/bin/python benchmarks/run_all.py --only commands --baseline /tmp/before
 """
 
 from __future__ import annotations
@@ -65,13 +68,17 @@ STEPS = (
     Step("http", "load_test.py",
          ("--levels", "1,2,4,8,16", "--seconds", "20", "--runtimes", "onnx,torch,onnx-int8"),
          ("--levels", "1,4", "--seconds", "3", "--runtimes", "onnx,torch"), "load.json"),
+    Step("commands", "command_startup.py",
+         ("--images", "1000", "--repeats", "3", "--startup-repeats", "5"),
+         ("--images", "40", "--repeats", "1", "--startup-repeats", "2", "--search-images", "10"),
+         "command_startup.json"),
 )  # fmt: skip
 
 
-def run_step(step: Step, quick: bool) -> dict[str, Any]:
+def run_step(step: Step, quick: bool, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """Run one script to completion; its report, wall time and exit status."""
     command = [sys.executable, str(ROOT / "benchmarks" / step.script)]
-    command += list(step.quick if quick and step.quick is not None else step.full)
+    command += list(step.quick if quick and step.quick is not None else step.full) + list(extra)
     print(f"== {step.name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     started = time.perf_counter()
@@ -121,13 +128,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the harness")
     parser.add_argument("--only", default="", help="comma-separated steps: " + ",".join(
         s.name for s in STEPS))  # fmt: skip
+    parser.add_argument("--baseline", type=Path, help="commands step: also time this source tree")
     args = parser.parse_args()
     wanted = set(filter(None, args.only.split(","))) or {s.name for s in STEPS}
     unknown = wanted - {s.name for s in STEPS}
     if unknown:
         parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
     chosen = [s for s in STEPS if s.name in wanted and not (args.quick and s.quick is None)]
-    steps = {s.name: run_step(s, args.quick) for s in chosen}
+    extra = {"commands": ("--baseline", str(args.baseline)) if args.baseline else ()}
+    steps = {s.name: run_step(s, args.quick, extra.get(s.name, ())) for s in chosen}
     earlier = RESULTS / "performance.json"
     if args.only and earlier.is_file():  # a partial rerun keeps the other steps' results
         previous = json.loads(earlier.read_text())

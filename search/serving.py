@@ -100,7 +100,7 @@ class ServingState:
             model_version=version,
             snapshot_path=snapshot_path(self.settings, version),
             interval_s=self.settings.sync_interval_s,
-            use_gpu=embedder.device.type == "cuda",
+            use_gpu=embedder.device_type == "cuda",
             config=IndexConfig.from_settings(self.settings),
         )
         if load == "now":

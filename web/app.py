@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
+from web.serialize import finite
+
+log = logging.getLogger(__name__)
+
+
+class FiniteJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, always valid: a NaN or infinity (metadata stored before it was checked,
+    a degenerate score) is written as null instead of the bare `NaN` JSON parsers refuse."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return super().dumps(obj, **kwargs, allow_nan=False)
+        except ValueError:
+            log.warning("a response held NaN or infinity; written as null")
+            return super().dumps(finite(obj), **kwargs)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -29,7 +48,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         prometheus,
         rate_limit,
         security,
-        serialize,
     )
 
     if runtime is None:
@@ -37,7 +55,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = int(runtime.settings.max_upload_mb * 1024 * 1024)
     app.extensions["lookalike"] = runtime
-    app.json = serialize.FiniteJSONProvider(app)
+    app.json = FiniteJSONProvider(app)
     params.init_app(app)  # before the blueprints: bounds every <int:...> route id
     errors.init_app(app)
     prometheus.init_app(app)

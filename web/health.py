@@ -27,7 +27,7 @@ def health_report(rt: Runtime) -> dict[str, Any]:
     }
     broker = _broker(rt)
     ok = database["ok"] and status.ready and broker["ok"]
-    encoder = {"runtime": rt.embedder.runtime, "device": rt.embedder.device.type}
+    encoder = {"runtime": rt.embedder.runtime, "device": rt.embedder.device_type}
     return {
         "ok": ok,
         "database": database,

@@ -1,15 +1,12 @@
-"""JSON shapes of the API."""
+"""JSON shapes of the API (plain dicts: no Flask here, the command line prints them too)."""
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import PurePath
 from typing import Any
-
-from flask.json.provider import DefaultJSONProvider
 
 from indexer.catalog.feedback import FeedbackCounts
 from indexer.catalog.galleries import GallerySummary
@@ -22,20 +19,6 @@ from search.compare import Comparison
 from search.engine import Hit, SearchResult
 from search.gallery import Identification
 from search.near_duplicates import DuplicateReport
-
-log = logging.getLogger(__name__)
-
-
-class FiniteJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, always valid: a NaN or infinity (metadata stored before it was checked,
-    a degenerate score) is written as null instead of the bare `NaN` JSON parsers refuse."""
-
-    def dumps(self, obj: Any, **kwargs: Any) -> str:
-        try:
-            return super().dumps(obj, **kwargs, allow_nan=False)
-        except ValueError:
-            log.warning("a response held NaN or infinity; written as null")
-            return super().dumps(finite(obj), **kwargs)
 
 
 def finite(value: Any) -> Any:

@@ -76,6 +76,11 @@ class Settings:
         return self.home / "index"
 
     @property
+    def onnx_dir(self) -> Path:
+        """Where the encoder's ONNX exports (and their records) are cached."""
+        return self.home / "onnx"
+
+    @property
     def decode_budget(self) -> DecodeBudget:
         """What one decode may cost beyond its pixel count."""
         return DecodeBudget(

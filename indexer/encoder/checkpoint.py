@@ -1,4 +1,8 @@
-"""Encoder checkpoints: weights together with their config and a version string."""
+"""Encoder checkpoints: weights together with their config and a version string.
+
+PyTorch is imported only where weights are read, built or written: naming a model, telling
+where its weights are (`ModelSource`) and the versions below need none.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from indexer.catalog.errors import ModelError
-from indexer.encoder.model import IMAGENET_MEAN, IMAGENET_STD, EncoderConfig, SiameseEncoder
+from indexer.encoder.backbones.pretrained import pretrained_weights_path
+from indexer.encoder.config import IMAGENET_MEAN, IMAGENET_STD, EncoderConfig, ModelInfo
+
+if TYPE_CHECKING:
+    from indexer.encoder.model import SiameseEncoder
 
 FORMAT = "lookalike-encoder/1"
 # The off-the-shelf model's version; it changes whenever its vectors would (version 2: the
@@ -34,6 +40,47 @@ class LoadedModel:
     version: str
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def dim(self) -> int:
+        return self.encoder.dim
+
+    @property
+    def info(self) -> ModelInfo:
+        """What the catalog and the embedders need to know of it, without its weights."""
+        return ModelInfo(self.version, self.encoder.dim, self.encoder.config, dict(self.metadata))
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model version's weights are, known without loading them."""
+
+    version: str | None  # None: whatever version the checkpoint holds (read when loaded)
+    checkpoint: Path | None = None  # None: the off-the-shelf model of `version`
+
+    def identity(self) -> str:
+        """A digest that changes whenever the weights might: the checkpoint file's SHA-256,
+        or, for the off-the-shelf model, its version and the installed weights file."""
+        if self.checkpoint is not None:
+            return "checkpoint-" + file_sha256(self.checkpoint)
+        weights = pretrained_weights_path()
+        stat = weights.stat()
+        origin = f"{self.version}|{weights}|{stat.st_size}|{stat.st_mtime_ns}"
+        return "default-" + hashlib.sha256(origin.encode()).hexdigest()
+
+    def load(self) -> LoadedModel:
+        """The model itself (PyTorch)."""
+        if self.checkpoint is None:
+            return default_model(self.version or DEFAULT_VERSION)
+        return load_checkpoint(self.checkpoint)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
 
 def is_default_version(version: str) -> bool:
     """True for the off-the-shelf model's version, current or legacy."""
@@ -52,6 +99,8 @@ def default_model(version: str = DEFAULT_VERSION) -> LoadedModel:
         config = EncoderConfig(**LEGACY_DEFAULT_VERSIONS[version])  # type: ignore[arg-type]
     else:
         raise ModelError(f"{version} is not a version of the off-the-shelf model")
+    from indexer.encoder.model import SiameseEncoder
+
     encoder = SiameseEncoder(config)
     return LoadedModel(encoder=encoder.eval(), version=version, metadata={})
 
@@ -72,6 +121,8 @@ def save_checkpoint(
     metadata: dict[str, Any] | None = None,
 ) -> str:
     """Atomically write a checkpoint; return its version."""
+    import torch
+
     config = encoder.config
     version = version or f"{config.backbone}-d{encoder.dim}-{weights_digest(encoder)}"
     payload = {
@@ -97,6 +148,10 @@ def load_checkpoint(path: Path) -> LoadedModel:
     """Rebuild an encoder from a checkpoint file written by `save_checkpoint`."""
     if not path.is_file():
         raise ModelError(f"model checkpoint not found: {path}")
+    import torch
+
+    from indexer.encoder.model import SiameseEncoder
+
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a bad file

@@ -4,6 +4,9 @@
 throughput of eager PyTorch on a 2-core machine, and under half the latency at batch 1);
 PyTorch stays the fallback and the CUDA path. The export is traced from the same
 `SiameseEncoder`, so both agree to ~1e-7 cosine (a test holds them to 1e-4).
+
+Running an export needs only ONNX Runtime and numpy; PyTorch and the `onnx` package are
+imported only to make one.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ import re
 import tempfile
 import warnings
 from collections.abc import Callable
+from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from indexer.catalog.types import Embeddings
 from indexer.encoder.checkpoint import weights_digest
-from indexer.encoder.model import SiameseEncoder
-from indexer.encoder.onnx_graph import optimise
+
+if TYPE_CHECKING:
+    from indexer.encoder.config import EncoderConfig
+    from indexer.encoder.model import SiameseEncoder
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -30,12 +36,8 @@ GRAPH_VERSION = 2  # bump when the exported graph changes: older cached exports 
 
 
 def onnx_available() -> bool:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether a model can be exported and run (found without importing either package)."""
+    return find_spec("onnx") is not None and find_spec("onnxruntime") is not None
 
 
 def onnx_path(folder: Path, version: str, encoder: SiameseEncoder) -> Path:
@@ -47,6 +49,10 @@ def onnx_path(folder: Path, version: str, encoder: SiameseEncoder) -> Path:
 def export_onnx(encoder: SiameseEncoder, path: Path) -> Path:
     """Trace the encoder to ONNX (dynamic batch, fixed input size), fuse its pads and
     write it atomically."""
+    import torch
+
+    from indexer.encoder.onnx_graph import optimise
+
     size, channels = encoder.config.input_size, encoder.config.channels
     example = torch.zeros(2, channels, size, size)
 
@@ -105,6 +111,16 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
 
+    @property
+    def runtime(self) -> str:
+        """ "onnx", or "onnx-int8" for a quantised export."""
+        return "onnx-int8" if self.path.stem.endswith("-int8") else "onnx"
+
+    @property
+    def fp32_path(self) -> Path:
+        """The FP32 export this one is (or was quantised from)."""
+        return self.path.with_name(self.path.stem.removesuffix("-int8") + ".onnx")
+
     def __call__(self, batch: np.ndarray) -> Embeddings:
         (out,) = self.session.run(None, {"images": np.ascontiguousarray(batch, np.float32)})
         out = np.asarray(out, dtype=np.float32)  # (B, D)
@@ -130,20 +146,20 @@ def load_onnx(
             export_onnx(encoder, path)
             log.info("exported model %s to %s", version, path)
         if int8:
-            path = quantized(path, encoder)
+            path = quantized(path, encoder.config)
         return OnnxEncoder(path, threads=threads)
     except Exception as exc:  # any export or load failure: the PyTorch path still works
         log.warning("ONNX Runtime unavailable for model %s (%s); using PyTorch", version, exc)
         return None
 
 
-def quantized(fp32: Path, encoder: SiameseEncoder) -> Path:
+def quantized(fp32: Path, config: EncoderConfig) -> Path:
     """The cached INT8 twin of the export `fp32`, quantised (atomically) when missing."""
     from indexer.encoder.onnx_int8 import quantize
 
     path = fp32.with_name(f"{fp32.stem}-int8.onnx")
     if path.is_file():
         return path
-    write_atomically(path, lambda tmp: quantize(fp32, tmp, encoder.config))
+    write_atomically(path, lambda tmp: quantize(fp32, tmp, config))
     log.info("quantised %s to INT8 at %s", fp32.name, path)
     return path

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from indexer.encoder.model import EncoderConfig
+from indexer.encoder.config import EncoderConfig
 from indexer.encoder.preprocess import to_array
 
 CALIBRATION_IMAGES = 96

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from PIL import Image
 
-from indexer.encoder.model import EncoderConfig
+from indexer.encoder.config import EncoderConfig
+
+if TYPE_CHECKING:
+    import torch
 
 
 def to_tensor(image: Image.Image, config: EncoderConfig) -> torch.Tensor:
     """Resize to the model input (whole image, no crop) and normalise; returns (C, S, S)."""
+    import torch  # training's path; embedding runs on numpy arrays (`to_array`)
+
     return torch.from_numpy(to_array(image, config))
 
 

@@ -17,12 +17,14 @@ from indexer.catalog.errors import ModelError, NotFoundError
 from indexer.catalog.schema import Model, ModelStatus, utcnow
 from indexer.catalog.settings import Settings
 from indexer.encoder.checkpoint import (
+    DEFAULT_VERSION,
     LEGACY_DEFAULT_VERSIONS,
     LoadedModel,
-    default_model,
+    ModelSource,
     is_default_version,
-    load_checkpoint,
 )
+from indexer.encoder.config import ModelInfo
+from indexer.encoder.onnx_cache import find_export
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ def model_cache_path(settings: Settings, version: str) -> Path:
 
 
 def register_model(
-    session: Session, loaded: LoadedModel, *, source: str | None, status: ModelStatus
+    session: Session, loaded: LoadedModel | ModelInfo, *, source: str | None, status: ModelStatus
 ) -> Model:
     """Record a model (with its checkpoint bytes) unless its version is already known."""
     row = session.get(Model, loaded.version)
@@ -42,7 +44,7 @@ def register_model(
     blob = Path(source).read_bytes() if source else None
     row = Model(
         version=loaded.version,
-        dim=loaded.encoder.dim,
+        dim=loaded.dim,
         status=status,
         source=source,
         checkpoint=blob,
@@ -57,6 +59,11 @@ def register_model(
     return row
 
 
+def all_models(session: Session) -> list[Model]:
+    """Every registered model, oldest first."""
+    return list(session.scalars(select(Model).order_by(Model.created_at)))
+
+
 def serving_model(session: Session) -> Model | None:
     return session.scalars(select(Model).where(Model.status == ModelStatus.SERVING)).first()
 
@@ -65,8 +72,8 @@ def ensure_serving_model(session: Session, settings: Settings) -> Model:
     """The serving model; on first use, register the configured one (LOOKALIKE_MODEL)."""
     row = serving_model(session)
     if row is None:
-        loaded = load_configured(settings)
-        row = register_model(session, loaded, source=settings.model, status=ModelStatus.SERVING)
+        described = configured_model(settings)
+        row = register_model(session, described, source=settings.model, status=ModelStatus.SERVING)
         row.status = ModelStatus.SERVING
     elif row.version in LEGACY_DEFAULT_VERSIONS:
         log.warning(
@@ -85,21 +92,39 @@ def ensure_serving_model(session: Session, settings: Settings) -> Model:
     return row
 
 
-def load_configured(settings: Settings) -> LoadedModel:
+def configured_source(settings: Settings) -> ModelSource:
+    """Where the configured model (LOOKALIKE_MODEL, else the off-the-shelf one) is."""
     if settings.model is None:
-        return default_model()
-    return load_checkpoint(Path(settings.model).expanduser())
+        return ModelSource(DEFAULT_VERSION)
+    return ModelSource(None, Path(settings.model).expanduser())
+
+
+def configured_model(settings: Settings) -> LoadedModel | ModelInfo:
+    """The configured model, described by the record of its cached ONNX export when there is
+    one (no PyTorch), else loaded."""
+    source = configured_source(settings)
+    try:
+        export = find_export(settings.onnx_dir, source.identity(), source.version)
+    except OSError:  # no such checkpoint: loading it says so
+        export = None
+    return source.load() if export is None else export.info
 
 
 def load_version(session: Session, settings: Settings, version: str) -> LoadedModel:
     """Load a registered version, from a local cache of the checkpoint stored in the catalog."""
+    return version_source(session, settings, version).load()
+
+
+def version_source(session: Session, settings: Settings, version: str) -> ModelSource:
+    """Where a registered version's weights are: the off-the-shelf model, or a local copy
+    (written now when missing) of the checkpoint stored in the catalog."""
     row = session.get(Model, version)
     if row is None:
         raise NotFoundError(f"model {version} is not registered")
     if row.checkpoint is None:
         if not is_default_version(version):
             raise ModelError(f"model {version} has no checkpoint stored")
-        return default_model(version)
+        return ModelSource(version)
     path = model_cache_path(settings, version)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +132,7 @@ def load_version(session: Session, settings: Settings, version: str) -> LoadedMo
         with os.fdopen(fd, "wb") as handle:
             handle.write(row.checkpoint)
         os.replace(tmp, path)
-    return load_checkpoint(path)
+    return ModelSource(version, path)
 
 
 def set_serving(session: Session, version: str) -> None:

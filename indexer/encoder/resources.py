@@ -7,8 +7,9 @@ import threading
 
 from indexer.catalog.database import SessionFactory, make_session_factory
 from indexer.catalog.settings import Settings
+from indexer.encoder.checkpoint import ModelSource
 from indexer.encoder.embedder import Embedder, cached_embedder
-from indexer.encoder.registry import active_versions, ensure_serving_model, load_version
+from indexer.encoder.registry import active_versions, ensure_serving_model, version_source
 
 _LOCK = threading.Lock()
 _SESSIONS: dict[tuple[int, str], SessionFactory] = {}
@@ -24,13 +25,14 @@ def session_factory(settings: Settings) -> SessionFactory:
 
 
 def embedder_for(settings: Settings, sessions: SessionFactory, version: str) -> Embedder:
-    """The embedder of one registered model version, loaded once per process."""
+    """The embedder of one registered model version, loaded once per process (on ONNX
+    Runtime without PyTorch when its export is cached)."""
 
-    def load():  # type: ignore[no-untyped-def]
+    def where() -> ModelSource:
         with sessions() as session:
-            return load_version(session, settings, version)
+            return version_source(session, settings, version)
 
-    return cached_embedder(settings, version, load)
+    return cached_embedder(settings, version, where)
 
 
 def active_embedders(settings: Settings, sessions: SessionFactory) -> list[Embedder]:

@@ -1,8 +1,6 @@
 """The Celery application: Redis-backed when REDIS_URL is set, in-process (eager) otherwise.
 
-Two queues split the work across machines: `lookalike.embed` carries the model work (decode
-and embed; give it to GPU workers) and `lookalike.cpu` everything that needs no model
-(job bookkeeping). A worker consumes both unless told otherwise.
+Its tasks travel on the two queues of `indexer.ingest.queues` (model work, bookkeeping).
 """
 
 from __future__ import annotations
@@ -12,18 +10,7 @@ from typing import Any
 from celery import Celery
 
 from indexer.catalog.settings import Settings
-
-EMBED_QUEUE = "lookalike.embed"
-CPU_QUEUE = "lookalike.cpu"
-QUEUES = (EMBED_QUEUE, CPU_QUEUE)
-QUEUE = EMBED_QUEUE  # the queue indexing chunks travel on
-
-# Task name -> queue; unnamed tasks go to the embed queue.
-ROUTES: dict[str, dict[str, str]] = {
-    "lookalike.embed_images": {"queue": EMBED_QUEUE},
-    "lookalike.reindex_images": {"queue": EMBED_QUEUE},
-    "lookalike.finish_job": {"queue": CPU_QUEUE},
-}
+from indexer.ingest.queues import EMBED_QUEUE, ROUTES
 
 
 def make_celery(settings: Settings) -> Celery:

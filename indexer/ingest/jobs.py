@@ -11,14 +11,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from indexer.catalog.jobs import JobProgress, fail_job, lock_unfinished, mark_filled, open_job
+from indexer.catalog.jobs import lock_unfinished, mark_filled, open_job
 from indexer.catalog.schema import Job
 from indexer.ingest.registration import register_files
 from indexer.ingest.sources import SourceFile
-
-# JobProgress and fail_job are imported from here by the commands (web/cli) until they
-# import them from indexer.catalog.jobs.
-__all__ = ["JobProgress", "create_job", "fail_job", "fill_job"]
 
 
 def fill_job(

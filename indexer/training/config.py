@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-from indexer.encoder.distances import DISTANCES, DistanceName, check_distance
+from indexer.catalog.distance_names import DISTANCES, DistanceName, check_distance
 
 LossName = Literal["triplet", "contrastive"]
 MinerName = Literal["batch-hard", "semi-hard", "all"]

@@ -50,3 +50,25 @@ def test_search_picks_the_fastest_type_that_reaches_the_recall() -> None:
     (row,) = summarise({"search": [size]})
     assert "IVF-Flat" in row["measure"] and row["met"] and row["ratio"] == 200.0
     assert summarise({"decode": None}) == []
+
+
+def test_command_times_are_judged_against_the_other_tree() -> None:
+    def entry(median: float, rate: float = 0.0) -> dict[str, float]:
+        return {"median_s": median, "cpu_median_s": median, "images_per_s": rate,
+                "job_images_per_s": rate * 1.2}  # fmt: skip
+
+    report = {
+        "trees": [{"label": "current", "commit": "abc"}, {"label": "baseline", "commit": "def"}],
+        "images": 1000,
+        "search_images": 50,
+        "results": {
+            "help": {"current": entry(0.1), "baseline": entry(4.0)},
+            "index": {"current": entry(9.5, 105.0), "baseline": entry(13.5, 74.0)},
+        },
+    }
+    help_row, index_row = summarise({"commands": report})
+    assert help_row["ratio"] == 40.0 and help_row["met"] is None
+    assert help_row["baseline"] == {"name": "tree def", "value": 4.0}
+    assert index_row["met"] and round(index_row["ratio"], 2) == round(105 / 74, 2)
+    report["trees"] = report["trees"][:1]
+    assert all(r["baseline"] is None for r in summarise({"commands": report}))

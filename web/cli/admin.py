@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from alembic.util import CommandError
-
-from indexer.catalog import migrate
-from indexer.catalog.database import make_engine
 from indexer.catalog.errors import ConfigError
 from indexer.catalog.settings import Settings
 
@@ -21,6 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def migrate_database(settings: Settings, *, revision: str = "head") -> int:
     """Upgrade the schema to `revision` and print where it was and where it is now."""
+    from alembic.util import CommandError
+
+    from indexer.catalog import migrate
+    from indexer.catalog.database import make_engine
+
     engine = make_engine(settings.database_url)
     try:
         before = migrate.current_revision(engine)

@@ -8,16 +8,7 @@ import json
 import sys
 from typing import Any
 
-from indexer.catalog.database import make_session_factory
 from indexer.catalog.settings import Settings
-from indexer.encoder.calibration import Calibration
-from indexer.encoder.registry import (
-    catalog_calibration,
-    clear_calibration,
-    ensure_serving_model,
-    store_calibration,
-)
-from indexer.encoder.resources import embedder_for
 
 FEW_PAIRS = 200  # of each kind: below this, a promised rate is rough
 # With few labels the rate moves with which labels come next: calibrated on 10 COIL-20 objects,
@@ -54,6 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def calibrate_command(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.catalog.database import make_session_factory
+    from indexer.encoder.registry import (
+        catalog_calibration,
+        clear_calibration,
+        ensure_serving_model,
+        store_calibration,
+    )
+
     sessions = make_session_factory(settings.database_url)
     with sessions.begin() as session:
         version = ensure_serving_model(session, settings).version
@@ -70,6 +69,7 @@ def calibrate_command(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         print(json.dumps(stored, indent=2) if args.json else describe(version, stored, settings))
         return 0
+    from indexer.encoder.resources import embedder_for
     from indexer.training.calibrate_folder import calibrate_folder  # training imports: here only
 
     result = calibrate_folder(
@@ -92,6 +92,8 @@ def calibrate_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def describe(version: str, record: dict[str, Any], settings: Settings) -> str:
     """What the stored calibration promises under the serving distance, in plain words."""
+    from indexer.encoder.calibration import Calibration
+
     on = record["measured_on"]
     cal = record["calibrations"][settings.distance]
     calibration = Calibration.from_dict(cal)

@@ -1,4 +1,9 @@
-"""The catalog commands: index, search, serve, worker, status, demo."""
+"""The catalog commands: index, search, serve, worker, status, demo.
+
+Registering them imports nothing heavy; each command imports what it uses when it runs:
+`worker` Celery and the tasks (no Flask, no search runtime), `serve` Flask, `index` the
+write path (PyTorch only when the encoder's ONNX export is not cached yet).
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from tqdm import tqdm
-
-from indexer.catalog.database import make_session_factory
 from indexer.catalog.errors import ConfigError, LookalikeError
-from indexer.catalog.reading import display
-from indexer.catalog.schema import Image, ImageStatus, Job
 from indexer.catalog.settings import Settings
-from indexer.encoder.decode import read_bytes
-from indexer.ingest.celery_app import CPU_QUEUE, EMBED_QUEUE, QUEUE, QUEUES, make_celery
-from indexer.ingest.demo import demo_catalog, demo_settings, use_demo_model
-from indexer.ingest.indexing import IndexRun, check_broker, run_index, start_index
-from indexer.ingest.jobs import JobProgress, fail_job
-from search.batch import MAX_QUERIES, BatchAnswer, BatchQuery, search_batch
-from search.filters import MetadataFilter
-from search.runtime import build_runtime
-from search.snapshot import load_snapshot
-from web import serialize
-from web.health import health_report
+from indexer.ingest.queues import CPU_QUEUE, EMBED_QUEUE, QUEUE, QUEUES
+
+if TYPE_CHECKING:
+    from indexer.catalog.jobs import JobProgress
+    from indexer.ingest.indexing import IndexRun
+    from search.batch import BatchAnswer
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -100,6 +94,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def demo(settings: Settings, *, host: str, port: int) -> int:
     """Index the demo catalog in its own home with the shipped demo model, then serve it."""
+    from indexer.ingest.demo import demo_catalog, demo_settings, use_demo_model
+
     settings = demo_settings(settings)
     version = use_demo_model(settings)
     print(f"demo catalog in {settings.home}, served by {version}", file=sys.stderr)
@@ -119,6 +115,14 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
     Rows that an interrupted run left pending are taken over; Ctrl-C leaves the job marked
     interrupted, and running the same command again resumes it.
     """
+    from tqdm import tqdm
+
+    from indexer.catalog.database import make_session_factory
+    from indexer.catalog.jobs import fail_job
+    from indexer.catalog.reading import display
+    from indexer.ingest.celery_app import make_celery
+    from indexer.ingest.indexing import check_broker, run_index, start_index
+
     sessions = make_session_factory(settings.database_url)
     app = make_celery(settings)
     check_broker(app)  # before anything is created
@@ -156,6 +160,8 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
         return 130
     bar.close()
     if settings.embedded and total:
+        from search.runtime import build_runtime
+
         build_runtime(settings, load="now").index_sync.save()
     print(summary_line(result, run))
     for uri, reason in result.failures:
@@ -166,6 +172,8 @@ def index(settings: Settings, paths: Sequence[str], *, chunk_size: int, progress
 def summary_line(result: JobProgress, run: IndexRun) -> str:
     """What the run added, and what it left as it found it: only searchable rows count as
     "already indexed"."""
+    from indexer.catalog.schema import ImageStatus
+
     known = run.known
     parts = [
         f"added {result.indexed}",
@@ -195,6 +203,11 @@ def search(
     others still answered (the twin of POST /api/v1/search/batch)."""
     if not images and not ids:
         raise ConfigError("give query image files, --id catalog ids, or both")
+    from indexer.encoder.decode import read_bytes
+    from search.batch import MAX_QUERIES, BatchQuery, search_batch
+    from search.filters import MetadataFilter
+    from search.runtime import build_runtime
+
     where = MetadataFilter.parse(filters)
     engine = build_runtime(settings, load="now").engine
     unread: dict[int, LookalikeError] = {}
@@ -220,6 +233,8 @@ def search(
 
 def _answer(answer: BatchAnswer, unread: LookalikeError | None) -> dict[str, Any]:
     """The API's answer, with `query` naming the file or `#id` (and a read error kept)."""
+    from web import serialize
+
     body = serialize.batch_answer(answer)
     label = answer.query.name if answer.query.image_id is None else f"#{answer.query.image_id}"
     if unread is not None:
@@ -266,12 +281,17 @@ def worker(
     queues: Sequence[str] = QUEUES,
     hostname: str | None = None,
 ) -> int:
-    """Run a Celery worker consuming `queues` (both by default) until it is stopped."""
+    """Run a Celery worker consuming `queues` (both by default) until it is stopped.
+
+    It imports Celery and the indexing tasks; never Flask, FAISS or the search runtime.
+    """
     if settings.embedded:
         raise ConfigError("set REDIS_URL to run workers; without it indexing runs in-process")
     unknown = sorted(set(queues) - set(QUEUES))
     if unknown or not queues:
         raise ConfigError(f"--queues must name some of {', '.join(QUEUES)}; got {unknown}")
+    from indexer.ingest.celery_app import make_celery
+
     app = make_celery(settings)
     argv = ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}"]
     argv += ["-Q", ",".join(queues)] + ([f"--hostname={hostname}"] if hostname else [])
@@ -281,12 +301,17 @@ def worker(
 
 def status(settings: Settings) -> dict[str, Any]:
     """Catalog counts, recent jobs, snapshot and live health in one report."""
+    from indexer.catalog.database import shown_url
+    from indexer.catalog.images import status_counts
+    from indexer.catalog.jobs import get_job, recent_job_ids
+    from search.runtime import build_runtime
+    from search.snapshot import load_snapshot
+    from web.health import health_report
+
     runtime = build_runtime(settings, load="now")
     with runtime.sessions() as session:
-        counts = dict(
-            session.execute(select(Image.status, func.count()).group_by(Image.status)).all()
-        )
-        jobs = session.scalars(select(Job).order_by(Job.id.desc()).limit(5)).all()
+        counts = status_counts(session)
+        jobs = [get_job(session, job_id) for job_id in recent_job_ids(session, limit=5)]
         recent = [
             {"id": j.id, "status": j.status, "total": j.total, "source": j.source} for j in jobs
         ]
@@ -294,7 +319,7 @@ def status(settings: Settings) -> dict[str, Any]:
     snapshot = load_snapshot(snapshot_file)
     return {
         "home": str(settings.home),
-        "database": runtime.sessions.kw["bind"].url.render_as_string(hide_password=True),
+        "database": shown_url(runtime.sessions),
         "images": counts,
         "recent_jobs": recent,
         "snapshot": {

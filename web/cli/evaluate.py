@@ -6,11 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from indexer.catalog.distance_names import DISTANCES
 from indexer.catalog.settings import Settings
-from indexer.encoder.distances import DISTANCES
-from indexer.training.evaluate import EvaluationResult, evaluate_folder
-from indexer.training.report import write_report
+
+if TYPE_CHECKING:
+    from indexer.training.evaluate import EvaluationResult
 
 # Measured side by side on the shared sets (docs/preprocessing.md): the published [-1, 1]
 # input scaling of version 2 wins on photos and objects but loses on line drawings.
@@ -54,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def evaluate_command(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate, print the metrics, and write the report when asked."""
+    from indexer.training.evaluate import evaluate_folder
+    from indexer.training.report import write_report
+
     result = evaluate_folder(
         args.data,
         args.labels,

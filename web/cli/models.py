@@ -6,19 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from tqdm import tqdm
-
-from indexer.catalog.database import make_session_factory
 from indexer.catalog.errors import BadRequestError
-from indexer.catalog.schema import Embedding, Model
 from indexer.catalog.settings import Settings
-from indexer.encoder.checkpoint import default_model, load_checkpoint
-from indexer.encoder.registry import load_version
-from indexer.ingest.celery_app import make_celery
-from indexer.ingest.reindex import ReindexProgress, drive_reindex, start_reindex
+
+if TYPE_CHECKING:
+    from indexer.ingest.reindex import ReindexProgress
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def reindex_command(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from indexer.catalog.database import make_session_factory
+    from indexer.encoder.checkpoint import default_model, load_checkpoint
+    from indexer.encoder.registry import load_version
+    from indexer.ingest.celery_app import make_celery
+    from indexer.ingest.reindex import drive_reindex, start_reindex
+
     sessions = make_session_factory(settings.database_url)
     if args.model is not None:
         loaded, source = load_checkpoint(args.model.expanduser()), args.model.expanduser()
@@ -80,14 +82,14 @@ def models_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def list_models(settings: Settings) -> list[dict[str, Any]]:
     """Every registered model with its vector count; the serving one is marked."""
+    from indexer.catalog.database import make_session_factory
+    from indexer.catalog.vectors import count_per_version
+    from indexer.encoder.registry import all_models
+
     sessions = make_session_factory(settings.database_url)
     with sessions() as session:
-        counts = dict(
-            session.execute(
-                select(Embedding.model_version, func.count()).group_by(Embedding.model_version)
-            ).all()
-        )
-        models = session.scalars(select(Model).order_by(Model.created_at)).all()
+        counts = count_per_version(session)
+        models = all_models(session)
         if not models:
             raise BadRequestError("no model registered yet: index something first")
         return [

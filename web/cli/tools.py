@@ -8,18 +8,18 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from indexer.catalog.distance_names import DISTANCES
 from indexer.catalog.errors import LookalikeError
-from indexer.catalog.galleries import all_galleries, delete_gallery, set_threshold, summarize
 from indexer.catalog.settings import Settings
-from indexer.encoder.decode import read_bytes
-from indexer.encoder.distances import DISTANCES
-from indexer.ingest.scan import scan_paths
-from search.compare import compare_images
-from search.near_duplicates import DEFAULT_THRESHOLD, find_duplicates
-from search.runtime import Runtime, build_runtime
 
+if TYPE_CHECKING:
+    from search.runtime import Runtime
+
+# search.near_duplicates.DEFAULT_THRESHOLD, repeated so that building the parser imports no
+# search code (FAISS); tests/web/cli/test_imports.py holds the two equal.
+DEFAULT_THRESHOLD = 0.935
 NOT_CALIBRATED = (
     "not calibrated: no threshold fits these images. Measure one on your labelled images "
     "with `lookalike calibrate --data DIR` (or --pairs pairs.csv), or train a model."
@@ -79,10 +79,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _runtime(settings: Settings, load: str = "lazy") -> Runtime:
+    from search.runtime import build_runtime
+
     return build_runtime(settings, load=load)
 
 
 def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.encoder.decode import read_bytes
+    from search.compare import compare_images
+
     engine = _runtime(settings).engine
     first = read_bytes(Path(args.image_a).expanduser())
     second = read_bytes(Path(args.image_b).expanduser())
@@ -102,6 +107,8 @@ def _compare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _files(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    from indexer.ingest.scan import scan_paths
+
     scan = scan_paths(paths)
     for path, reason in scan.errors:
         print(f"error: {path}: {reason}", file=sys.stderr)
@@ -109,6 +116,8 @@ def _files(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
 
 
 def _gallery_add(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.encoder.decode import read_bytes
+
     galleries = _runtime(settings).galleries
     files, errors = _files(args.images)
     failed = bool(errors)
@@ -126,6 +135,8 @@ def _gallery_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gallery_identify(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.encoder.decode import read_bytes
+
     galleries = _runtime(settings).galleries
     files, errors = _files(args.images)
     answers: list[dict[str, Any]] = [{"query": p, "error": r} for p, r in errors]
@@ -154,6 +165,8 @@ def _gallery_identify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gallery_list(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.catalog.galleries import all_galleries, summarize
+
     with _runtime(settings).sessions() as session:
         summaries = [asdict(summarize(session, g)) for g in all_galleries(session)]
     if args.json:
@@ -167,6 +180,8 @@ def _gallery_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gallery_threshold(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.catalog.galleries import set_threshold
+
     value = None if args.value == "auto" else float(args.value)
     with _runtime(settings).sessions.begin() as session:
         set_threshold(session, args.name, value)
@@ -175,6 +190,8 @@ def _gallery_threshold(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gallery_delete(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.catalog.galleries import delete_gallery
+
     with _runtime(settings).sessions.begin() as session:
         items = delete_gallery(session, args.name)
     print(f"deleted gallery {args.name} ({items} references)")
@@ -182,6 +199,8 @@ def _gallery_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _anomaly(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.encoder.decode import read_bytes
+
     scorer = _runtime(settings, "lazy" if args.gallery else "now").anomaly
     files, errors = _files(args.paths)
     flagged = 0
@@ -206,6 +225,8 @@ def _anomaly(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _duplicates(args: argparse.Namespace, settings: Settings) -> int:
+    from search.near_duplicates import find_duplicates
+
     report = find_duplicates(
         _runtime(settings, "now").engine,
         threshold=args.threshold,

