@@ -1,0 +1,117 @@
+"""Never worse than not training: the trained model against the models it would replace.
+
+Two references, both scored on the same held-out validation images as the trained model:
+the starting model (the trainer's baseline: pretrained backbone + untrained head, or a
+random small CNN) and the off-the-shelf default model the product serves untrained
+(EfficientNet-Lite0 pooled features at 224 px). The default model is slow on a CPU, so it
+scores a sample of whole validation labels sized to `DEFAULT_SHARE` of the budget, and the
+trained model is scored again on that same sample. `beats_baseline` is true only when the
+trained model is better than both (equal is not better).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from indexer.encoder.checkpoint import DEFAULT_VERSION, default_model
+from indexer.encoder.model import SiameseEncoder
+from indexer.training.augment import Augment, AugmentConfig
+from indexer.training.data import LabelledSet
+from indexer.training.validation import Validator, embed_tensors, validation_inputs
+
+logger = logging.getLogger(__name__)
+METRIC = "map@r"
+MAX_IMAGES = 500
+MIN_IMAGES = 20
+DEFAULT_SHARE = 0.1  # of the budget, at most, for scoring the default model
+PROBE = 8  # images timed to size the sample
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The off-the-shelf model's metrics on `sample` (validation, or whole labels of it)."""
+
+    sample: LabelledSet
+    metrics: dict[str, float]
+    sampled: bool
+    version: str = DEFAULT_VERSION
+
+    def score(self, encoder: SiameseEncoder, augment: Augment, distance: str) -> dict[str, float]:
+        """Another model's metrics on the same images."""
+        return Validator(self.sample, encoder, augment, distance).metrics(encoder)
+
+
+def score_default_model(
+    val_set: LabelledSet, distance: str, *, device: torch.device, budget_s: float | None
+) -> tuple[Reference | None, str]:
+    """The default model on the validation labels (a sample when slow); None and why not."""
+    if not val_set.supervised or len(val_set) < 2:
+        return None, "no labelled validation set: compared with the starting model only"
+    model = default_model()
+    encoder = model.encoder.to(device)
+    augment = Augment(AugmentConfig())
+    probe = val_set.subset(range(min(PROBE, len(val_set))))
+    start = time.monotonic()
+    embed_tensors(encoder, validation_inputs(probe, encoder, augment)[0])
+    per_image = (time.monotonic() - start) / len(probe)
+    cap = MAX_IMAGES
+    if budget_s is not None:
+        cap = min(cap, int(DEFAULT_SHARE * budget_s / max(per_image, 1e-6)))
+    if cap < MIN_IMAGES:
+        return None, f"the default model needs {per_image:.2f} s an image here: not scored"
+    sample = _whole_labels(val_set, cap)
+    metrics = Validator(sample, encoder, augment, distance).metrics(encoder)
+    sampled = len(sample) < len(val_set)
+    note = f"{len(sample)} of {len(val_set)} validation images" + (" (sampled)" if sampled else "")
+    return Reference(sample, metrics, sampled, model.version), note
+
+
+def _whole_labels(data: LabelledSet, cap: int) -> LabelledSet:
+    """All of `data` when it fits `cap`, else whole labels in a fixed random order up to it."""
+    if len(data) <= cap:
+        return data
+    order = np.random.default_rng(0).permutation(np.unique(data.labels))
+    counts = np.cumsum([int((data.labels == label).sum()) for label in order])
+    keep = order[: max(2, int(np.searchsorted(counts, cap, side="right")))]
+    return data.subset(np.flatnonzero(np.isin(data.labels, keep)))
+
+
+def verdict(
+    trained: dict[str, float],
+    starting: dict[str, float],
+    *,
+    reference: Reference | None = None,
+    trained_on_sample: dict[str, float] | None = None,
+    note: str = "",
+    validation_labels: int = 0,
+) -> dict[str, Any]:
+    """Whether the trained model beat the starting and the default model on `METRIC`."""
+    t, s = trained.get(METRIC, float("nan")), starting.get(METRIC, float("nan"))
+    out: dict[str, Any] = {
+        "metric": METRIC,
+        "validation_labels": validation_labels,
+        "trained": t,
+        "starting_model": s,
+        "beats_starting_model": bool(t > s),
+        "default_model": None,
+        "beats_default_model": None,
+        "default_model_note": note,
+    }
+    if reference is not None and trained_on_sample is not None:
+        d, ts = reference.metrics.get(METRIC, float("nan")), trained_on_sample.get(METRIC, 0.0)
+        out |= {
+            "default_model": d,
+            "default_model_version": reference.version,
+            "trained_on_default_sample": ts,
+            "default_sample_images": len(reference.sample),
+            "default_sampled": reference.sampled,
+            "beats_default_model": bool(ts > d),
+        }
+    out["beats_baseline"] = out["beats_starting_model"] and out["beats_default_model"] is not False
+    return out
