@@ -4,8 +4,8 @@ Two references, both scored on the same held-out validation images as the traine
 the starting model (the trainer's baseline: pretrained backbone + untrained head, or a
 random small CNN) and the off-the-shelf default model the product serves untrained
 (EfficientNet-Lite0 pooled features at 224 px). The default model is slow on a CPU, so it
-scores a sample of whole validation labels sized to `DEFAULT_SHARE` of the budget, and the
-trained model is scored again on that same sample. `beats_baseline` is true only when the
+scores a sample sized to `DEFAULT_SHARE` of the budget (many labels, a few images each),
+and the trained model is scored again on that same sample. `beats_baseline` is true only when the
 trained model is better than both (equal is not better).
 """
 
@@ -65,21 +65,30 @@ def score_default_model(
         cap = min(cap, int(DEFAULT_SHARE * budget_s / max(per_image, 1e-6)))
     if cap < MIN_IMAGES:
         return None, f"the default model needs {per_image:.2f} s an image here: not scored"
-    sample = _whole_labels(val_set, cap)
+    sample = _spread_sample(val_set, cap)
     metrics = Validator(sample, encoder, augment, distance).metrics(encoder)
     sampled = len(sample) < len(val_set)
-    note = f"{len(sample)} of {len(val_set)} validation images" + (" (sampled)" if sampled else "")
+    note = f"{len(sample)} of {len(val_set)} validation images, {sample.num_labels} labels"
+    note += " (sampled)" if sampled else ""
     return Reference(sample, metrics, sampled, model.version), note
 
 
-def _whole_labels(data: LabelledSet, cap: int) -> LabelledSet:
-    """All of `data` when it fits `cap`, else whole labels in a fixed random order up to it."""
+def _spread_sample(data: LabelledSet, cap: int) -> LabelledSet:
+    """All of `data` when it fits `cap`; else as many labels as fit with K images each.
+
+    K = cap // labels (at least 2), so the sample keeps many distractor labels, as the
+    whole validation set has; labels and images are drawn in a fixed random order.
+    """
     if len(data) <= cap:
         return data
-    order = np.random.default_rng(0).permutation(np.unique(data.labels))
-    counts = np.cumsum([int((data.labels == label).sum()) for label in order])
-    keep = order[: max(2, int(np.searchsorted(counts, cap, side="right")))]
-    return data.subset(np.flatnonzero(np.isin(data.labels, keep)))
+    rng = np.random.default_rng(0)
+    labels = rng.permutation(np.unique(data.labels))
+    per_label = max(2, cap // len(labels))
+    keep: list[int] = []
+    for label in labels[: max(2, cap // per_label)]:
+        members = rng.permutation(np.flatnonzero(data.labels == label))
+        keep.extend(members[:per_label].tolist())
+    return data.subset(sorted(keep))
 
 
 def verdict(
@@ -110,6 +119,7 @@ def verdict(
             "default_model_version": reference.version,
             "trained_on_default_sample": ts,
             "default_sample_images": len(reference.sample),
+            "default_sample_labels": reference.sample.num_labels,
             "default_sampled": reference.sampled,
             "beats_default_model": bool(ts > d),
         }

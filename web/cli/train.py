@@ -233,34 +233,33 @@ def print_result(result: TrainResult) -> None:
 
 
 def verdict_lines(verdict: dict[str, Any]) -> list[str]:
-    """The never-worse outcome in words."""
+    """The never-worse outcome in words: one line per reference model, then the verdict."""
     if not verdict:
         return []
-    n, metric = verdict["validation_labels"], "mAP@R"
-    lines = []
+    lines, losses = [], []
+    n = verdict["validation_labels"]
     if verdict["default_model"] is not None:
-        sampled = " (a sample)" if verdict["default_sampled"] else ""
-        lines.append(
-            f"default   {metric} {verdict['default_model']:.4f} off the shelf vs "
-            f"{verdict['trained_on_default_sample']:.4f} trained on "
-            f"{verdict['default_sample_images']} validation images{sampled}"
+        where = (
+            f"{verdict['default_sample_labels']} held-out labels "
+            f"({verdict['default_sample_images']} images"
+            + (", a sample)" if verdict["default_sampled"] else ")")
         )
+        before, after = verdict["default_model"], verdict["trained_on_default_sample"]
+        lines.append(f"default   mAP@R {before:.4f} off the shelf -> {after:.4f} on {where}")
+        if not verdict["beats_default_model"]:
+            losses.append(f"off the shelf, on {where}: mAP@R {before:.2f} -> {after:.2f}")
     elif verdict["default_model_note"]:
         lines.append(f"default   {verdict['default_model_note']}")
-    if verdict["beats_baseline"]:
+    if not verdict["beats_starting_model"]:
+        before, after = verdict["starting_model"], verdict["trained"]
+        losses.append(f"as it started, on {n} held-out labels: mAP@R {before:.2f} -> {after:.2f}")
+    if not losses:
         lines.append(f"verdict   training beat the untrained model on {n} held-out labels")
-        return lines
-    before = verdict["starting_model"]
-    if verdict["beats_default_model"] is False:
-        before = verdict["default_model"]
-        after = verdict["trained_on_default_sample"]
-    else:
-        after = verdict["trained"]
-    lines.append(
-        f"verdict   training did not beat the untrained model on {n} held-out labels: "
-        f"{metric} {before:.2f} -> {after:.2f}; keep serving the current model "
-        "(recorded in the checkpoint: beats_baseline false)"
-    )
+    for loss in losses:
+        lines.append(
+            f"verdict   training did not beat the untrained model ({loss}); keep serving "
+            "the current model (the checkpoint records beats_baseline false)"
+        )
     return lines
 
 

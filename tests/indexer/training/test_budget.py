@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from indexer.training.budget import Ledger, parse_budget, size_schedule
-from indexer.training.never_worse import verdict
+from indexer.training.data import LabelledSet
+from indexer.training.never_worse import _spread_sample, verdict
 
 
 @pytest.mark.parametrize(
@@ -62,3 +66,15 @@ def test_equal_is_not_better_and_both_references_must_be_beaten() -> None:
     assert not same["beats_starting_model"] and not same["beats_baseline"]
     better = verdict({"map@r": 0.5}, {"map@r": 0.4})
     assert better["beats_baseline"] and better["beats_default_model"] is None
+
+
+def test_the_default_model_sample_keeps_many_labels_within_its_cap() -> None:
+    labels = np.repeat(np.arange(48), 20)  # 48 labels x 20 images, like Omniglot validation
+    image = Image.new("L", (8, 8))
+    names = tuple(str(i) for i in range(48))
+    data = LabelledSet(Path("."), tuple(map(str, range(960))), labels, names, (image,) * 960)
+    sample = _spread_sample(data, 200)
+    assert len(sample) <= 200 and sample.num_labels == 48
+    assert np.bincount(sample.labels).max() == 4
+    assert _spread_sample(data, 40).num_labels == 20  # 2 images each: still many labels
+    assert _spread_sample(data, 5000) is data
