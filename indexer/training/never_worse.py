@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +24,9 @@ from indexer.encoder.model import SiameseEncoder
 from indexer.training.augment import Augment, AugmentConfig
 from indexer.training.data import LabelledSet
 from indexer.training.validation import Validator, embed_tensors, validation_inputs
+
+if TYPE_CHECKING:
+    from indexer.training.trainer import Trainer
 
 logger = logging.getLogger(__name__)
 METRIC = "map@r"
@@ -125,3 +128,20 @@ def verdict(
         }
     out["beats_baseline"] = out["beats_starting_model"] and out["beats_default_model"] is not False
     return out
+
+
+def judge(trainer: Trainer, metrics: dict[str, float]) -> dict[str, Any]:
+    """The verdict on a trainer's current weights, whose validation `metrics` are given."""
+    reference, on_sample = trainer.reference, None
+    if reference is not None:
+        on_sample = metrics
+        if reference.sampled:
+            on_sample = reference.score(trainer.encoder, trainer.augment, trainer.config.distance)
+    return verdict(
+        metrics,
+        trainer.progress.baseline,
+        reference=reference,
+        trained_on_sample=on_sample,
+        note=trainer.reference_note,
+        validation_labels=trainer.val_labels,
+    )

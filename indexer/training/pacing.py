@@ -11,12 +11,14 @@ import itertools
 import logging
 import statistics
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import torch
 
 from indexer.training import state as st
 from indexer.training.budget import size_schedule
+from indexer.training.schedule import resize_scheduler
 from indexer.training.validation import autocast
 
 if TYPE_CHECKING:
@@ -83,4 +85,11 @@ def fit_to_budget(trainer: Trainer, val_s: float) -> None:
         " (sized to the budget)" if schedule.sized else " (fits)",
     )
     if schedule.sized:
-        trainer.resize(done + schedule.epochs, schedule.steps_per_epoch)
+        resize(trainer, done + schedule.epochs, schedule.steps_per_epoch)
+
+
+def resize(trainer: Trainer, epochs: int, steps_per_epoch: int) -> None:
+    """Make the run `epochs` in all of `steps_per_epoch` steps; the LR schedule follows."""
+    trainer.config = replace(trainer.config, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    trainer.batches.steps = steps_per_epoch
+    trainer.scheduler = resize_scheduler(trainer.scheduler, trainer.optimizer, trainer.config)

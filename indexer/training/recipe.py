@@ -100,7 +100,8 @@ def choose_recipe(
     else:
         choose("freeze_backbone", base["freeze_backbone"], "pretrained: the head trains first")
     choose("dim", base["dim"], "embedding size")
-    choose("flip", base["flip"] and not chosen["grayscale"], _flip_why(chosen["grayscale"]))
+    flip = base["flip"] and not chosen["grayscale"]
+    choose("flip", flip, _flip_why(flip, profile.line_art))
     choose("lr", base["lr"], "from scratch" if small else "head on pretrained features")
     choose("miner", base.get("miner", "semi-hard"), "triplet loss, cosine distance")
     _batch(profile, given, chosen, reasons, small=small, device=device)
@@ -119,10 +120,15 @@ def _family(profile: DataProfile, given: Mapping[str, Any]) -> tuple[dict[str, A
         backbone = "efficientnet_lite0" if profile.colour else "small_cnn"
     if backbone != "small_cnn":
         return PHOTO, f"colour photos: {profile.colour_share:.0%} of sampled images in colour"
-    ink = f"{profile.extreme_share:.0%} of pixels are ink or paper"
     if profile.line_art:
-        return LINE_ART, f"grayscale line art: {ink}"
-    return GRAYSCALE, f"grayscale, not line art: {ink}"
+        return (
+            LINE_ART,
+            f"grayscale line art: {profile.extreme_share:.0%} of pixels are ink or paper",
+        )
+    return GRAYSCALE, (
+        f"grayscale, not line art: only {profile.extreme_share:.0%} of pixels are near black "
+        "or white"
+    )
 
 
 def _gray_why(profile: DataProfile, small: bool) -> str:
@@ -175,8 +181,12 @@ def _batch(
     )
 
 
-def _flip_why(grayscale: bool) -> str:
-    return "a mirrored stroke is another shape" if grayscale else "mirror views of photos"
+def _flip_why(flip: bool, line_art: bool) -> str:
+    if flip:
+        return "mirror views of photos"
+    if line_art:
+        return "a mirrored stroke is another shape"
+    return "grayscale scans and signatures are not mirror images"
 
 
 def _split_why(profile: DataProfile, few: bool) -> str:

@@ -33,10 +33,10 @@ from indexer.training.config import TrainConfig
 from indexer.training.data import LabelledSet
 from indexer.training.feedback_pairs import PairSet
 from indexer.training.monitor import EpochStats, embedding_spread
-from indexer.training.never_worse import Reference, verdict
+from indexer.training.never_worse import Reference, judge
 from indexer.training.objectives import Objective, pair_loss
 from indexer.training.pacing import fit_to_budget
-from indexer.training.schedule import build_optimizer, build_scheduler, resize_scheduler
+from indexer.training.schedule import build_optimizer, build_scheduler
 from indexer.training.validation import Validator, autocast
 
 logger = logging.getLogger(__name__)
@@ -152,12 +152,6 @@ class Trainer:
             result = self.finish(out)
         return replace(result, budget=self.ledger.report())
 
-    def resize(self, epochs: int, steps_per_epoch: int) -> None:
-        """Run `epochs` in all of `steps_per_epoch` steps; the LR schedule follows."""
-        self.config = replace(self.config, epochs=epochs, steps_per_epoch=steps_per_epoch)
-        self.batches.steps = steps_per_epoch
-        self.scheduler = resize_scheduler(self.scheduler, self.optimizer, self.config)
-
     def run_epoch(self) -> bool:
         """Train one epoch, validate and keep the best weights; True when it is time to stop."""
         with self.ledger.phase("training"):
@@ -256,7 +250,7 @@ class Trainer:
             "history": p.history,
             "epochs": p.epoch,
         }
-        outcome = self.verdict(metrics)
+        outcome = judge(self, metrics)
         metadata |= self.extra_metadata | {
             "never_worse": outcome,
             "beats_baseline": outcome["beats_baseline"],
@@ -274,22 +268,6 @@ class Trainer:
             p.history,
             calibration.to_dict(),
             verdict=outcome,
-        )
-
-    def verdict(self, metrics: dict[str, float]) -> dict[str, Any]:
-        """Did the trained weights beat the starting model and the off-the-shelf default?"""
-        on_sample = None
-        if self.reference is not None:
-            on_sample = metrics
-            if self.reference.sampled:
-                on_sample = self.reference.score(self.encoder, self.augment, self.config.distance)
-        return verdict(
-            metrics,
-            self.progress.baseline,
-            reference=self.reference,
-            trained_on_sample=on_sample,
-            note=self.reference_note,
-            validation_labels=self.val_labels,
         )
 
     def save(self, path: Path) -> None:

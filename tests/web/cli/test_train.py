@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -201,6 +202,18 @@ def test_a_run_without_options_chooses_prints_and_keeps_to_its_budget(
     )
     assert {"loading", "baseline", "timing", "training", "validation"} <= set(report["phases"])
     assert isinstance(meta["beats_baseline"], bool)
+    # --json: the recipe goes to stderr, the outcome to stdout as JSON.
+    argv += ["--json", "--epochs", "1", "--steps-per-epoch", "1"]
+    assert run(argv, cli_settings) == 0
+    captured = capsys.readouterr()
+    outcome = json.loads(captured.out)
+    assert "recipe    " in captured.err and outcome["epochs"] == 1
+    assert outcome["beats_baseline"] == outcome["never_worse"]["beats_baseline"]
+    phases = outcome["budget"]["phases"]
+    assert sum(p["s"] for p in phases.values()) == pytest.approx(
+        outcome["budget"]["wall_s"], abs=0.01
+    )
+    assert phases["calibration+writing"]["s"] > 0  # the final report includes the writing
 
 
 def test_a_model_that_did_not_beat_the_untrained_one_needs_force_to_serve(
