@@ -1,8 +1,8 @@
 """The distributed indexing path, end to end: real Redis, `lookalike worker` processes, PostgreSQL.
 
-Nothing is faked: the CLI and the workers are subprocesses, tasks travel through Redis (db 15),
-rows land in a fresh PostgreSQL database. Worker logs are printed at teardown, so pytest shows
-them with any failure.
+Nothing is faked: the CLI and the workers are subprocesses, tasks travel through the test
+run's own Redis, rows land in a fresh PostgreSQL database. Worker logs are printed at
+teardown, so pytest shows them with any failure.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from indexer.catalog.schema import Base, Embedding, Image, ImageStatus, IndexCha
 from indexer.catalog.settings import Settings
 from indexer.ingest.celery_app import make_celery
 from search.runtime import build_runtime
-from tests.conftest import REDIS_TEST_URL, index_folder, write_images
+from tests.conftest import index_folder, write_images
 
 LOOKALIKE = Path(sys.executable).with_name("lookalike")
 # The checkout under test, first on the subprocesses' path: the `lookalike` script alone
@@ -123,14 +123,16 @@ def _drop_tables(url: str) -> None:
 
 
 @pytest.fixture
-def worker_env(tmp_path: Path, tiny_model_path: Path, catalog_url: str) -> dict[str, str]:
+def worker_env(
+    tmp_path: Path, tiny_model_path: Path, catalog_url: str, redis_url: str
+) -> dict[str, str]:
     """The environment shared by the CLI and the workers; no LOOKALIKE_* leaks in from ours."""
     inherited = {
         k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_") and k not in OWN_ENV
     }
     return inherited | {
         "PYTHONPATH": str(REPO),
-        "REDIS_URL": REDIS_TEST_URL,
+        "REDIS_URL": redis_url,
         "DATABASE_URL": catalog_url,
         "LOOKALIKE_MODEL": str(tiny_model_path),
         "LOOKALIKE_HOME": str(tmp_path / "home"),
@@ -140,8 +142,8 @@ def worker_env(tmp_path: Path, tiny_model_path: Path, catalog_url: str) -> dict[
 
 @pytest.fixture
 def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
-    """A worker pool to start; the Redis test db is flushed before and after."""
-    broker = redis.Redis.from_url(REDIS_TEST_URL)
+    """A worker pool to start; the run's Redis database is flushed before and after."""
+    broker = redis.Redis.from_url(worker_env["REDIS_URL"])
     broker.flushdb()
     pool = Workers(env=worker_env, log_dir=tmp_path)
     try:

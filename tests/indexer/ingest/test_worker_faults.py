@@ -1,6 +1,6 @@
 """kill -9 a worker mid-chunk: the job still completes with every image indexed exactly once.
 
-Real Redis (db 15), two real `lookalike worker` processes, a fresh PostgreSQL database. To
+The test run's Redis, two real `lookalike worker` processes, a fresh PostgreSQL database. To
 be sure the kill lands mid-chunk, the test holds a row lock on one image of one chunk: the
 worker that takes that chunk has read, hashed and embedded it and written (uncommitted) its
 first rows when it blocks. The test finds that worker through PostgreSQL (the blocked
@@ -30,7 +30,7 @@ from indexer.catalog.schema import Base, Embedding, Image, ImageStatus, IndexCha
 from indexer.catalog.settings import Settings
 from indexer.ingest.celery_app import make_celery
 from indexer.ingest.indexing import start_index
-from tests.conftest import REDIS_TEST_URL, write_images
+from tests.conftest import write_images
 from tests.indexer.ingest.test_celery_worker import LOOKALIKE, REPO, WORKER_READY_S, WORKER_STOP_S
 
 IMAGES = 60
@@ -130,14 +130,16 @@ def _drop_tables(url: str) -> None:
 
 
 @pytest.fixture
-def pool(tmp_path: Path, tiny_model_path: Path, postgres_url: str) -> Iterator[Pool]:
+def pool(
+    tmp_path: Path, tiny_model_path: Path, postgres_url: str, redis_url: str
+) -> Iterator[Pool]:
     """Two workers on a short visibility timeout; Redis db and catalog emptied around it."""
     _drop_tables(postgres_url)
-    broker = redis.Redis.from_url(REDIS_TEST_URL)
+    broker = redis.Redis.from_url(redis_url)
     broker.flushdb()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")} | {
         "PYTHONPATH": str(REPO),
-        "REDIS_URL": REDIS_TEST_URL,
+        "REDIS_URL": redis_url,
         "DATABASE_URL": postgres_url,
         "LOOKALIKE_MODEL": str(tiny_model_path),
         "LOOKALIKE_HOME": str(tmp_path / "home"),
