@@ -92,6 +92,16 @@ def make_image(seed: int, size: tuple[int, int] = (96, 80)) -> Image.Image:
     return Image.fromarray(array)
 
 
+def strokes(seed: int) -> Image.Image:
+    """A binary drawing: a few black strokes on white, 105 px like an Omniglot character."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("L", (105, 105), 255)
+    draw = ImageDraw.Draw(image)
+    for _ in range(3):
+        draw.line([tuple(int(v) for v in rng.integers(10, 95, 2)) for _ in range(3)], 0, 3)
+    return image
+
+
 def write_images(folder: Path, seeds: range | list[int], fmt: str = "PNG") -> list[Path]:
     """Write one generated image per seed into `folder`; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
