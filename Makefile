@@ -1,11 +1,12 @@
 # Two commands on a fresh machine: `make demo` (set up, index the demo catalog, serve it on
 # http://127.0.0.1:5000) and `make test` (set up, start services, run every test).
-PYTHON ?= python3.11
+# Python 3.11 to 3.13; python3.11 where there is one, else python3 (checked before setup).
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: setup demo serve test lint services chromium clean
+.PHONY: setup demo serve test requirements lint services chromium clean
 
 setup: $(STAMP)
 
@@ -23,6 +24,10 @@ demo: setup
 serve: setup
 	$(BIN)/lookalike serve
 
+# One line per thing `make test` needs from the system and does not find, before installing.
+requirements:
+	@PYTHON="$(PYTHON)" VENV="$(VENV)" bash .ci/check_requirements.sh
+
 services:
 	bash .ci/services.sh
 
@@ -31,7 +36,7 @@ chromium:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-test: setup services chromium
+test: requirements setup services chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy indexer search web
 	$(BIN)/python -m pytest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -17,12 +18,39 @@ from PIL import Image, ImageDraw
 from indexer.catalog.settings import Settings
 from indexer.encoder.checkpoint import save_checkpoint
 from indexer.encoder.model import EncoderConfig, SiameseEncoder
+from tests.redis_server import RedisServer
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+# Third-party data sets beside the checkout (../shared/data/<set>): tests that read one are
+# marked `@pytest.mark.shared_data("<set>")`; they skip where it is absent, fail where
+# LOOKALIKE_REQUIRE_SHARED_DATA=1 (CI) says it must be there.
+SHARED_DATA = ROOT.parent / "shared" / "data"
+REQUIRE_SHARED_DATA = os.environ.get("LOOKALIKE_REQUIRE_SHARED_DATA") == "1"
+# What the repository ships: 480 Omniglot drawings, Alphabet/characterNN/*.png (MIT licence).
+DEMO_CATALOG = ROOT / "indexer" / "demo_catalog"
 POSTGRES_ADMIN_URL = os.environ.get(
     "LOOKALIKE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-REDIS_TEST_URL = os.environ.get("LOOKALIKE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# A Redis to share with other runs (a database of its own, flushed by the tests); unset, each
+# test session starts its own redis-server.
+SHARED_REDIS_URL = os.environ.get("LOOKALIKE_TEST_REDIS_URL")
+
+
+def missing_data_reason(name: str) -> str:
+    return f"needs ../shared/data/{name} (see README: data-set tests)"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a `shared_data` test whose data set is absent, or fail it where CI requires it."""
+    for marker in item.iter_markers("shared_data"):
+        if not marker.args:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.shared_data needs a set name")
+        for name in marker.args:
+            if not (SHARED_DATA / name).is_dir():
+                if REQUIRE_SHARED_DATA:
+                    pytest.fail(missing_data_reason(name), pytrace=False)
+                pytest.skip(missing_data_reason(name))
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +90,16 @@ def make_image(seed: int, size: tuple[int, int] = (96, 80)) -> Image.Image:
     noise = rng.integers(-20, 20, (size[1], size[0], 3))
     array = np.clip(np.asarray(image, dtype=np.int16) + noise, 0, 255).astype(np.uint8)
     return Image.fromarray(array)
+
+
+def strokes(seed: int) -> Image.Image:
+    """A binary drawing: a few black strokes on white, 105 px like an Omniglot character."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("L", (105, 105), 255)
+    draw = ImageDraw.Draw(image)
+    for _ in range(3):
+        draw.line([tuple(int(v) for v in rng.integers(10, 95, 2)) for _ in range(3)], 0, 3)
+    return image
 
 
 def write_images(folder: Path, seeds: range | list[int], fmt: str = "PNG") -> list[Path]:
@@ -107,6 +145,29 @@ def settings(tmp_path: Path, tiny_model_path: Path) -> Settings:
             "LOOKALIKE_DEVICE": "cpu",
         }
     )
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """This session's Redis: a private redis-server on a free port, stopped at the end.
+
+    Two test runs on one machine never see each other's queues, workers or counters. Only
+    where LOOKALIKE_TEST_REDIS_URL is set is that server used instead (its database is
+    flushed by the tests that use it, so give each run its own database there).
+    """
+    if SHARED_REDIS_URL:
+        yield SHARED_REDIS_URL
+        return
+    if shutil.which("redis-server") is None:
+        pytest.fail(
+            "the Redis tests need redis-server on PATH (Debian: apt-get install redis-server)"
+            " or LOOKALIKE_TEST_REDIS_URL",
+            pytrace=False,
+        )
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -193,3 +193,22 @@ def test_the_sql_checks_see_sql() -> None:
     sample = 'import sqlalchemy as sa\nsa.text("x")\nsessions.kw["bind"].dispose()\n'
     assert sql_uses(ast.parse(sample)) == ["2: uses sa.text"]
     assert engine_reaches(ast.parse(sample)) == ["3: sessions.kw['bind']"]
+
+
+def test_tests_import_helpers_from_support_modules_never_from_test_modules() -> None:
+    """Fixtures live in conftest.py, helpers in support modules: a test module is imported by
+    pytest alone (importing one from another runs its tests' module code twice)."""
+    offenders = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        bad = sorted(
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("tests.")
+            and node.module.rsplit(".", 1)[-1].startswith("test_")
+        )
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert offenders == {}

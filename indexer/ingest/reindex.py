@@ -26,6 +26,34 @@ from indexer.encoder.registry import register_model, set_serving
 RESEND_AFTER_S = 600.0  # a chunk whose vectors have not appeared by then is sent again
 
 
+def never_worse_warning(loaded: LoadedModel) -> str | None:
+    """Why serving `loaded` could make search worse, from its training record; else None.
+
+    `lookalike train` records `beats_baseline: false` when the trained model did not beat
+    the untrained one on its held-out validation labels.
+    """
+    if loaded.metadata.get("beats_baseline") is not False:
+        return None
+    record = loaded.metadata.get("never_worse") or {}
+    metric = record.get("metric", "map@r")
+    before, after = record.get("starting_model"), record.get("trained")
+    if record.get("beats_default_model") is False:
+        before, after = record.get("default_model"), record.get("trained_on_default_sample")
+    numbers = f": {metric} {before:.4f} -> {after:.4f}" if before is not None else ""
+    return (
+        f"model {loaded.version} did not beat the untrained model on its held-out "
+        f"validation labels{numbers}"
+    )
+
+
+def check_never_worse(loaded: LoadedModel, *, force: bool) -> str | None:
+    """Refuse a model that lost to the untrained one unless `force`; return the warning."""
+    warning = never_worse_warning(loaded)
+    if warning is not None and not force:
+        raise BadRequestError(f"{warning}; pass --force to serve it anyway")
+    return warning
+
+
 @dataclass
 class ReindexProgress:
     job_id: int

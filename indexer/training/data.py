@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ class LabelledSet:
     label_names: tuple[str, ...]
     images: tuple[Image.Image, ...]
     supervised: bool = True
+    sizes: tuple[tuple[int, int], ...] = ()  # (width, height) as decoded; () when unknown
 
     def __len__(self) -> int:
         return len(self.images)
@@ -52,7 +53,16 @@ class LabelledSet:
             label_names=self.label_names,
             images=tuple(self.images[i] for i in idx),
             supervised=self.supervised,
+            sizes=tuple(self.sizes[i] for i in idx) if self.sizes else (),
         )
+
+    def prepared(self, *, grayscale: bool, cache_side: int) -> LabelledSet:
+        """The same images in the model's mode, downscaled to at most `cache_side`."""
+        images = tuple(
+            _shrink(im.convert("L") if grayscale and im.mode != "L" else im, cache_side)
+            for im in self.images
+        )
+        return replace(self, images=images)
 
 
 def read_manifest(root: Path, labels_csv: Path | None = None) -> Manifest:
@@ -107,13 +117,20 @@ def load_set(
     relpaths = [relpath for relpath, _, _ in decoded]
     names = [label for _, label, _ in decoded]
     images = [_shrink(im.convert("L") if grayscale else im, cache_side) for _, _, im in decoded]
+    sizes = tuple(im.size for _, _, im in decoded)
     supervised = all(name is not None for name in names)
     keys = [n if supervised else r for n, r in zip(names, relpaths, strict=True)]
     label_names = tuple(sorted(set(keys), key=str))
     lookup = {name: i for i, name in enumerate(label_names)}
     labels = np.asarray([lookup[k] for k in keys], dtype=np.int64)
     return LabelledSet(
-        root, tuple(relpaths), labels, tuple(map(str, label_names)), tuple(images), supervised
+        root,
+        tuple(relpaths),
+        labels,
+        tuple(map(str, label_names)),
+        tuple(images),
+        supervised,
+        sizes,
     )
 
 

@@ -48,3 +48,18 @@ def build_scheduler(
     total = config.epochs * steps_per_epoch
     warmup = max(1, int(round(config.warmup_fraction * total)))
     return LambdaLR(optimizer, warmup_cosine(total, warmup))
+
+
+def resize_scheduler(
+    scheduler: LambdaLR, optimizer: torch.optim.Optimizer, config: TrainConfig
+) -> LambdaLR:
+    """A schedule over `config`'s new epochs x steps that keeps the steps already taken."""
+    assert config.steps_per_epoch is not None
+    taken = scheduler.state_dict()
+    resized = build_scheduler(optimizer, config, config.steps_per_epoch)
+    resized.load_state_dict(taken)
+    for group, base, factor in zip(
+        optimizer.param_groups, resized.base_lrs, resized.lr_lambdas, strict=True
+    ):
+        group["lr"] = base * factor(resized.last_epoch)
+    return resized

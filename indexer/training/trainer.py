@@ -4,12 +4,17 @@
 with AdamW, warm-up + cosine decay, gradient clipping and bf16 autocast on CUDA, validates
 (mAP@R) after every epoch, saves a resumable state, stops early when the metric stalls, and
 writes the best weights as a model checkpoint with metrics and calibrated thresholds.
+With a budgeted `Ledger` it times a few steps after the baseline, sizes the schedule to the
+time left (`indexer.training.pacing`) and stops at the budget; the checkpoint records
+whether the trained model beat the untrained ones (`indexer.training.never_worse`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +28,14 @@ from indexer.encoder.model import EncoderConfig, SiameseEncoder
 from indexer.training import state as st
 from indexer.training.augment import Augment, AugmentConfig
 from indexer.training.batches import BatchMaker
+from indexer.training.budget import Ledger
 from indexer.training.config import TrainConfig
 from indexer.training.data import LabelledSet
 from indexer.training.feedback_pairs import PairSet
 from indexer.training.monitor import EpochStats, embedding_spread
+from indexer.training.never_worse import Reference, judge
 from indexer.training.objectives import Objective, pair_loss
+from indexer.training.pacing import fit_to_budget
 from indexer.training.schedule import build_optimizer, build_scheduler
 from indexer.training.validation import Validator, autocast
 
@@ -47,6 +55,8 @@ class TrainResult:
     epochs: int
     history: list[dict[str, Any]]
     calibration: dict[str, Any]
+    verdict: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
 
 
 def build_encoder(config: TrainConfig) -> SiameseEncoder:
@@ -79,8 +89,16 @@ class Trainer:
         device: torch.device,
         pairs: PairSet | None = None,
         progress: bool = True,
+        ledger: Ledger | None = None,
+        reference: tuple[Reference | None, str] = (None, ""),
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self.config, self.device, self.show_progress = config, device, progress
+        self.ledger = ledger or Ledger(None)
+        self.reference, self.reference_note = reference
+        self.extra_metadata = metadata or {}
+        self.deadline = math.inf  # monotonic time at which training stops (the budget)
+        self.val_labels = val_set.num_labels if len(val_set) else 0
         self.generator = st.seed_everything(config.seed)
         self.encoder = build_encoder(config).to(device)
         self.augment = Augment(augment_config(config))
@@ -109,23 +127,37 @@ class Trainer:
 
     def fit(self, out: Path, *, resume: Path | None = None) -> TrainResult:
         """Train to `out`; with `resume`, continue from a state written by an earlier run."""
+        start = time.monotonic()
         if resume is not None:
             self.load(resume)
+            if self.ledger.budget_s is not None:
+                with self.ledger.phase("validation"):
+                    self.validator.embed(self.encoder)  # times a validation for the budget
         else:
-            self.progress.baseline = self.validator.metrics(self.encoder)
+            with self.ledger.phase("baseline"):
+                self.progress.baseline = self.validator.metrics(self.encoder)
             logger.info("untrained baseline: %s", _fmt(self.progress.baseline))
+        if self.ledger.budget_s is not None:
+            fit_to_budget(self, val_s=time.monotonic() - start)
         while self.progress.epoch < self.config.epochs:
             stop = self.run_epoch()
             self.save(st.state_path(out))
+            if time.monotonic() >= self.deadline:
+                logger.info("time budget reached after epoch %d", self.progress.epoch)
+                break
             if stop:
                 logger.info("early stop: no %s gain in %d epochs", METRIC, self.config.patience)
                 break
-        return self.finish(out)
+        with self.ledger.phase("calibration+writing"):
+            result = self.finish(out)
+        return replace(result, budget=self.ledger.report())
 
     def run_epoch(self) -> bool:
         """Train one epoch, validate and keep the best weights; True when it is time to stop."""
-        stats = self.train_epoch()
-        metrics = self.validator.metrics(self.encoder)
+        with self.ledger.phase("training"):
+            stats = self.train_epoch()
+        with self.ledger.phase("validation"):
+            metrics = self.validator.metrics(self.encoder)
         p = self.progress
         p.epoch += 1
         improved = metrics[METRIC] > p.best_metric or not self.has_validation
@@ -159,6 +191,8 @@ class Trainer:
         for images, labels in bar:
             stats.update(*self.step(images, labels))
             bar.set_postfix(stats.postfix())
+            if time.monotonic() >= self.deadline:
+                break
         bar.close()
         return stats
 
@@ -216,13 +250,24 @@ class Trainer:
             "history": p.history,
             "epochs": p.epoch,
         }
+        outcome = judge(self, metrics)
+        metadata |= self.extra_metadata | {
+            "never_worse": outcome,
+            "beats_baseline": outcome["beats_baseline"],
+            "budget": self.ledger.report(),  # as of writing: this phase is still open
+        }
         version = save_checkpoint(out, self.encoder.cpu(), metadata=metadata)
         self.encoder.to(self.device)
         logger.info("%s: %s -> %s (version %s)", METRIC, _get(p.baseline), _get(metrics), version)
-        if metrics.get(METRIC, 0.0) < p.baseline.get(METRIC, 0.0):
-            logger.warning("training did not beat the untrained model: keep serving the old one")
         return TrainResult(
-            out, version, p.baseline, metrics, p.epoch, p.history, calibration.to_dict()
+            out,
+            version,
+            p.baseline,
+            metrics,
+            p.epoch,
+            p.history,
+            calibration.to_dict(),
+            verdict=outcome,
         )
 
     def save(self, path: Path) -> None:

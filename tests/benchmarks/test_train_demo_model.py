@@ -23,7 +23,7 @@ def test_demo_characters_are_found_by_file_name_and_checked(tmp_path: Path) -> N
         demo_labels(rows, catalog)
 
 
-@pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data")
+@pytest.mark.shared_data("omniglot-background")
 def test_no_drawing_of_a_demo_character_trains_or_validates() -> None:
     rows = read_rows(DATA / "labels.csv")
     excluded = demo_labels(rows, demo_catalog())

@@ -36,6 +36,7 @@ def average_precision(relevant: list[bool], total_relevant: int) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data("caltech101-7")
 def test_held_out_queries_find_their_category(tmp_path: Path) -> None:
     catalog, queries = split()
     label_of = {str(p.resolve()): p.parent.name for p in catalog}

@@ -32,6 +32,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     rt.sessions.kw["bind"].dispose()
 
 
+@pytest.mark.shared_data("faces-small")
 def test_face_verification_beats_chance(runtime: Runtime) -> None:
     with open(SHARED_DATA / "faces-small" / "pairs.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -52,6 +53,7 @@ def test_face_verification_beats_chance(runtime: Runtime) -> None:
     assert all(r.threshold_source == "none" and r.same is None for r in results)
 
 
+@pytest.mark.shared_data("omniglot-background", "caltech101-7")
 def test_one_shot_identification_and_unknown_characters(runtime: Runtime) -> None:
     characters = labelled("omniglot-background")
     latin = [label for label in characters if label.startswith("Latin/")]
@@ -90,6 +92,7 @@ def labelled_first(folder: str) -> str:
         return next(csv.DictReader(handle))["relpath"]
 
 
+@pytest.mark.shared_data("signatures-train")
 def test_genuine_signatures_are_closer_than_forgeries(runtime: Runtime) -> None:
     writers = labelled("signatures-train")
     similarities, same = [], []

@@ -16,7 +16,6 @@ from flask.testing import FlaskClient
 
 from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
-from tests.conftest import REDIS_TEST_URL
 from tests.encoded import png
 from web import create_app
 
@@ -116,14 +115,14 @@ def test_searches_are_rate_limited_per_client(runtime: Runtime) -> None:
     assert client.get("/api/v1/health").status_code == 200  # only searches are limited
 
 
-def test_rate_limits_are_shared_through_redis(runtime: Runtime) -> None:
+def test_rate_limits_are_shared_through_redis(runtime: Runtime, redis_url: str) -> None:
     # Two app instances (as two gunicorn workers or machines) draw on one Redis counter.
     import redis
 
-    redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+    redis.Redis.from_url(redis_url).flushdb()
     client_ip = {"REMOTE_ADDR": f"10.9.{uuid.uuid4().int % 250}.1"}
-    first = app_with(runtime, rate_limit_per_minute=4, redis_url=REDIS_TEST_URL)
-    second = app_with(runtime, rate_limit_per_minute=4, redis_url=REDIS_TEST_URL)
+    first = app_with(runtime, rate_limit_per_minute=4, redis_url=redis_url)
+    second = app_with(runtime, rate_limit_per_minute=4, redis_url=redis_url)
     codes = [
         c.post("/api/v1/search", data=image(), environ_base=client_ip).status_code
         for c in (first, second, first, second, first)

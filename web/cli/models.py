@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--default", action="store_true", help="the current off-the-shelf model (no checkpoint)"
     )
     p.add_argument("--chunk-size", type=int, default=64, help="images per Celery task")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="serve a model even when its training did not beat the untrained model",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(handler=reindex_command)
 
@@ -40,7 +45,7 @@ def reindex_command(args: argparse.Namespace, settings: Settings) -> int:
     from indexer.encoder.checkpoint import default_model, load_checkpoint
     from indexer.encoder.registry import load_version
     from indexer.ingest.celery_app import make_celery
-    from indexer.ingest.reindex import drive_reindex, start_reindex
+    from indexer.ingest.reindex import check_never_worse, drive_reindex, start_reindex
 
     sessions = make_session_factory(settings.database_url)
     if args.model is not None:
@@ -50,6 +55,9 @@ def reindex_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         with sessions() as session:
             loaded, source = load_version(session, settings, args.version), None
+    warning = check_never_worse(loaded, force=args.force)
+    if warning is not None:
+        print(f"warning: {warning}; serving it anyway (--force)", file=sys.stderr)
     job_id = start_reindex(sessions, loaded, source=source)
     print(f"job {job_id}: re-embedding the catalog with {loaded.version}", file=sys.stderr)
     bar = tqdm(unit="img", disable=args.no_progress, file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from indexer.encoder.checkpoint import default_model
@@ -23,6 +24,7 @@ def labelled_photos() -> tuple[list[Image.Image], np.ndarray]:
     return images, np.array([label for _, label in chosen])
 
 
+@pytest.mark.shared_data("caltech101-7")
 def test_int8_keeps_retrieval_quality_and_stays_close_to_fp32(tmp_path: Path) -> None:
     model = default_model()
     fp32 = Embedder(model, device="cpu", runtime="onnx", onnx_dir=tmp_path)

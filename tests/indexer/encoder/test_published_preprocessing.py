@@ -22,7 +22,7 @@ from PIL import Image
 
 from indexer.encoder.checkpoint import LEGACY_DEFAULT_VERSIONS, default_model
 from indexer.encoder.embedder import Embedder
-from tests.conftest import SHARED_DATA, labelled, make_image
+from tests.conftest import labelled, make_image
 
 DEMO = Path(__file__).resolve().parents[3] / "indexer" / "demo_catalog"
 STRIDE_TWO_BLOCKS = {1, 3, 5, 11}  # first block of the stride-2 stages of EfficientNet-B0/Lite0
@@ -105,7 +105,7 @@ def test_the_old_imagenet_scaling_is_detected() -> None:
     assert cosine.min() < 0.99, cosine
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "caltech101-7").is_dir(), reason="needs ../shared/data")
+@pytest.mark.shared_data("caltech101-7")
 def test_published_preprocessing_on_photos() -> None:
     paths = [p for group in labelled("caltech101-7").values() for p in group[:1]]
     images = [Image.open(p) for p in paths]

@@ -8,15 +8,11 @@ touches nothing else; one real `lookalike worker` and a fresh PostgreSQL databas
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from indexer.catalog.database import SessionFactory, make_session_factory
@@ -24,58 +20,18 @@ from indexer.catalog.schema import Embedding, Image, ImageStatus
 from indexer.ingest.celery_app import make_celery
 from indexer.ingest.indexing import send_chunks, start_index
 from tests.conftest import write_images
-from tests.indexer.ingest.test_celery_worker import REPO
-from tests.indexer.ingest.test_worker_faults import Pool, _drop_tables, wait_until_done
+from tests.indexer.ingest.workers import REPO, Pool, drop_tables_and_version, wait_until_done
+from tests.redis_server import RedisServer
 
 IMAGES = 48
 CHUNK = 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    """A private redis-server with an append-only file, restartable on the same port."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [
-            shutil.which("redis-server") or "redis-server",
-            "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-            "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis.from_url(self.url).ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # SHUTDOWN: the append-only file is complete
-            self.proc.wait(timeout=10)
 
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[RedisServer]:
     folder = tmp_path / "redis"
     folder.mkdir()
-    server = RedisServer(folder)
+    server = RedisServer(folder, appendonly=True)
     server.start()
     yield server
     server.stop()
@@ -84,7 +40,7 @@ def broker(tmp_path: Path) -> Iterator[RedisServer]:
 def test_a_redis_restart_mid_job_loses_nothing(
     broker: RedisServer, tmp_path: Path, tiny_model_path: Path, postgres_url: str
 ) -> None:
-    _drop_tables(postgres_url)
+    drop_tables_and_version(postgres_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")} | {
         "PYTHONPATH": str(REPO),  # this checkout, not the one the venv was installed from
         "REDIS_URL": broker.url,
@@ -122,7 +78,7 @@ def test_a_redis_restart_mid_job_loses_nothing(
         pool.stop()
         print(pool.logs())
         sessions.kw["bind"].dispose()
-        _drop_tables(postgres_url)
+        drop_tables_and_version(postgres_url)
 
 
 def _indexed(sessions: SessionFactory, job_id: int) -> int:

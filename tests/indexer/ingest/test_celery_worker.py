@@ -1,172 +1,24 @@
 """The distributed indexing path, end to end: real Redis, `lookalike worker` processes, PostgreSQL.
 
-Nothing is faked: the CLI and the workers are subprocesses, tasks travel through Redis (db 15),
-rows land in a fresh PostgreSQL database. Worker logs are printed at teardown, so pytest shows
-them with any failure.
+Nothing is faked: the CLI and the workers are subprocesses, tasks travel through the test
+run's own Redis, rows land in a fresh PostgreSQL database. Worker logs are printed at
+teardown, so pytest shows them with any failure.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
-import redis
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 
 from indexer.catalog.database import make_session_factory
-from indexer.catalog.schema import Base, Embedding, Image, ImageStatus, IndexChange, Job, JobStatus
-from indexer.catalog.settings import Settings
-from indexer.ingest.celery_app import make_celery
+from indexer.catalog.schema import Embedding, Image, ImageStatus, IndexChange, Job, JobStatus
 from search.runtime import build_runtime
-from tests.conftest import REDIS_TEST_URL, index_folder, write_images
-
-LOOKALIKE = Path(sys.executable).with_name("lookalike")
-# The checkout under test, first on the subprocesses' path: the `lookalike` script alone
-# would import whichever checkout the virtual environment was installed from.
-REPO = Path(__file__).resolve().parents[3]
-WORKER_READY_S = 60.0
-WORKER_STOP_S = 10.0
-CLI_TIMEOUT_S = 120.0
-OWN_ENV = ("DATABASE_URL", "REDIS_URL")
-
-
-@dataclass
-class Workers:
-    """`lookalike worker` subprocesses sharing one environment, with a log file each."""
-
-    env: dict[str, str] = field(repr=False)  # keep the environment out of failure reports
-    log_dir: Path
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    @property
-    def settings(self) -> Settings:
-        return Settings.from_env(self.env)
-
-    def start(self, count: int) -> None:
-        """Start `count` more workers and wait until every one of them answers a ping."""
-        for _ in range(count):
-            log = self.log_dir / f"worker-{len(self.procs)}.log"
-            with log.open("wb") as out:
-                proc = subprocess.Popen(
-                    [str(LOOKALIKE), "worker", "--concurrency", "1"],
-                    env=self.env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its own process group, pool children included
-                )
-            self.procs.append(proc)
-            self.logs.append(log)
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        app = make_celery(self.settings)
-        deadline = time.monotonic() + WORKER_READY_S
-        try:
-            while time.monotonic() < deadline:
-                dead = [p.pid for p in self.procs if p.poll() is not None]
-                assert not dead, f"workers {dead} exited early:\n{self.read_logs()}"
-                replies = app.control.ping(timeout=1.0, limit=len(self.procs))
-                if len(replies) >= len(self.procs):
-                    return
-            raise AssertionError(f"workers not ready after {WORKER_READY_S}s:\n{self.read_logs()}")
-        finally:
-            app.close()
-
-    def stop(self) -> None:
-        """SIGTERM each worker (warm shutdown), then SIGKILL whatever is left of its group."""
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=WORKER_STOP_S)
-            except subprocess.TimeoutExpired:
-                pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=WORKER_STOP_S)
-
-    def read_logs(self) -> str:
-        return "\n".join(
-            f"----- {log.name} -----\n{log.read_text(errors='replace')}" for log in self.logs
-        )
-
-    def count_in_logs(self, text: str) -> list[int]:
-        """How often `text` occurs in each worker's log."""
-        return [log.read_text(errors="replace").count(text) for log in self.logs]
-
-
-@pytest.fixture
-def catalog_url(postgres_url: str) -> Iterator[str]:
-    """The session's PostgreSQL database, emptied before and after the test."""
-    _drop_tables(postgres_url)
-    yield postgres_url
-    _drop_tables(postgres_url)
-
-
-def _drop_tables(url: str) -> None:
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def worker_env(tmp_path: Path, tiny_model_path: Path, catalog_url: str) -> dict[str, str]:
-    """The environment shared by the CLI and the workers; no LOOKALIKE_* leaks in from ours."""
-    inherited = {
-        k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_") and k not in OWN_ENV
-    }
-    return inherited | {
-        "PYTHONPATH": str(REPO),
-        "REDIS_URL": REDIS_TEST_URL,
-        "DATABASE_URL": catalog_url,
-        "LOOKALIKE_MODEL": str(tiny_model_path),
-        "LOOKALIKE_HOME": str(tmp_path / "home"),
-        "LOOKALIKE_DEVICE": "cpu",
-    }
-
-
-@pytest.fixture
-def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Workers]:
-    """A worker pool to start; the Redis test db is flushed before and after."""
-    broker = redis.Redis.from_url(REDIS_TEST_URL)
-    broker.flushdb()
-    pool = Workers(env=worker_env, log_dir=tmp_path)
-    try:
-        yield pool
-    finally:
-        pool.stop()
-        print(pool.read_logs())  # pytest shows captured output only when the test fails
-        broker.flushdb()
-        broker.close()
-
-
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `lookalike ARGS` as a subprocess and capture its output."""
-    return subprocess.run(
-        [str(LOOKALIKE), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-
-
-def describe(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+from tests.conftest import index_folder, write_images
+from tests.indexer.ingest.workers import Workers, describe, run_cli
 
 
 def image_files(folder: Path) -> list[Path]:

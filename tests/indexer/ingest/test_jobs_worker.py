@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from indexer.catalog.schema import Embedding, Image, ImageStatus
 from search.runtime import Runtime, build_runtime
 from tests.conftest import write_images
-from tests.indexer.ingest.test_celery_worker import Workers
+from tests.indexer.ingest.workers import Workers
 from web import create_app
 
 

@@ -21,7 +21,7 @@ from indexer.ingest.celery_app import make_celery
 from indexer.ingest.indexing import start_index
 from search.runtime import build_runtime
 from tests.conftest import write_images
-from tests.indexer.ingest.test_celery_worker import Workers, describe, run_cli
+from tests.indexer.ingest.workers import Workers, describe, run_cli
 from web import create_app
 
 REPO = Path(__file__).resolve().parents[3]

@@ -18,7 +18,7 @@ from indexer.ingest.celery_app import make_celery
 from indexer.ingest.indexing import run_index, start_index
 from search.runtime import build_runtime
 from tests.conftest import write_images
-from tests.indexer.ingest.test_celery_worker import Workers
+from tests.indexer.ingest.workers import Workers
 from web import create_app
 
 N_IMAGES = 60

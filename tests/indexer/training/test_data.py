@@ -52,6 +52,7 @@ def test_labels_csv_in_the_folder_is_found(tmp_path: Path) -> None:
     assert data.supervised and data.labels.tolist() == [0, 1, 0]
 
 
+@pytest.mark.shared_data("caltech101-7")
 def test_shared_csv_format_reads(tmp_path: Path) -> None:
     root = SHARED_DATA / "caltech101-7"
     manifest = read_manifest(root)

@@ -83,6 +83,7 @@ def test_an_unlabelled_folder_is_refused(tmp_path: Path, tiny_model_path: Path) 
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data("coil20-32px")
 def test_off_the_shelf_retrieval_on_coil20_through_the_cli(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,6 +103,7 @@ def test_off_the_shelf_retrieval_on_coil20_through_the_cli(
 
 
 @pytest.mark.slow
+@pytest.mark.shared_data("faces-small")
 def test_off_the_shelf_face_verification_on_listed_pairs() -> None:
     data = SHARED_DATA / "faces-small"
     result = evaluate_folder(data, pairs_csv=data / "pairs.csv")

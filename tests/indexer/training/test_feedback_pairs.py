@@ -15,7 +15,7 @@ from indexer.training.feedback_pairs import PairSet, load_pairs
 from indexer.training.run import split
 from indexer.training.trainer import Trainer
 from indexer.training.validation import embed_tensors
-from tests.conftest import SHARED_DATA, write_images
+from tests.conftest import DEMO_CATALOG, write_images
 
 
 def test_load_pairs_decodes_both_images_and_skips_broken_pairs(tmp_path: Path) -> None:
@@ -42,10 +42,10 @@ def pair_similarity(trainer: Trainer, pairs: PairSet) -> float:
 
 
 def test_feedback_pairs_push_marked_images_apart() -> None:
-    root = SHARED_DATA / "omniglot-background"
-    manifest = read_manifest(root)
+    manifest = read_manifest(DEMO_CATALOG)  # the shipped Omniglot characters, 10 drawings each
     labels = sorted({label for _, label in manifest})[:40:5]  # 8 characters
-    data = load_set(root, [r for r in manifest if r[1] in labels], grayscale=True, cache_side=64)
+    rows = [r for r in manifest if r[1] in labels]
+    data = load_set(DEMO_CATALOG, rows, grayscale=True, cache_side=64)
     config = TrainConfig(
         backbone="small_cnn",
         grayscale=True,
@@ -66,10 +66,11 @@ def test_feedback_pairs_push_marked_images_apart() -> None:
     # A user marks drawings of one character as "wrong" results for each other, against
     # the labels: the pair term must push them apart where plain training pulls them in.
     drawings = np.flatnonzero(train_set.labels == train_set.labels[0])
+    half = len(drawings) // 2
     pairs = PairSet(
-        tuple(train_set.images[i] for i in drawings[:8]),
-        tuple(train_set.images[i] for i in drawings[8:16]),
-        np.zeros(8, dtype=bool),
+        tuple(train_set.images[i] for i in drawings[:half]),
+        tuple(train_set.images[i] for i in drawings[half : 2 * half]),
+        np.zeros(half, dtype=bool),
     )
     plain = Trainer(config, train_set, val_set, device=torch.device("cpu"), progress=False)
     plain.train_epoch()

@@ -1,4 +1,5 @@
-"""Short CPU training runs on the shared data sets: training must beat the untrained model.
+"""Short CPU training runs: training must beat the untrained model on the shared data sets;
+reproducibility, resuming and the self-supervised mode on the shipped demo characters.
 
 Kept small (subsets, small inputs, few steps) so the whole file runs in about a minute.
 """
@@ -19,14 +20,14 @@ from indexer.training.data import LabelledSet, load_set, read_manifest
 from indexer.training.retrieval_metrics import retrieval_metrics
 from indexer.training.run import split
 from indexer.training.trainer import Trainer
-from tests.conftest import SHARED_DATA
+from tests.conftest import DEMO_CATALOG, SHARED_DATA
 
 CPU = torch.device("cpu")
 
 
-def omniglot_subset(n_labels: int, cache_side: int) -> LabelledSet:
-    """`n_labels` characters spread over the alphabets, all 20 drawings of each."""
-    root = SHARED_DATA / "omniglot-background"
+def omniglot_subset(n_labels: int, cache_side: int, root: Path = DEMO_CATALOG) -> LabelledSet:
+    """`n_labels` characters spread over the alphabets, every drawing of each: 20 in
+    ../shared/data/omniglot-background, 10 in the demo catalog the repository ships."""
     manifest = read_manifest(root)
     labels = sorted({label for _, label in manifest})
     keep = set(labels[:: len(labels) // n_labels][:n_labels])
@@ -45,6 +46,7 @@ def caltech_subset(per_label: int, cache_side: int) -> LabelledSet:
     return load_set(root, rows, cache_side=cache_side)
 
 
+@pytest.mark.shared_data("omniglot-background")
 def test_omniglot_small_cnn_improves_on_unseen_characters(tmp_path: Path) -> None:
     config = TrainConfig(
         backbone="small_cnn",
@@ -60,7 +62,7 @@ def test_omniglot_small_cnn_improves_on_unseen_characters(tmp_path: Path) -> Non
         per_label=4,
         seed=0,
     )
-    train_set, val_set = split(omniglot_subset(30, 96), config)
+    train_set, val_set = split(omniglot_subset(30, 96, SHARED_DATA / "omniglot-background"), config)
     assert set(train_set.labels.tolist()).isdisjoint(val_set.labels.tolist())
     out = tmp_path / "omniglot.pt"
     result = Trainer(config, train_set, val_set, device=CPU, progress=False).fit(out)
@@ -85,6 +87,7 @@ def test_omniglot_small_cnn_improves_on_unseen_characters(tmp_path: Path) -> Non
     assert len(meta["history"]) == result.epochs == 3
 
 
+@pytest.mark.shared_data("caltech101-7")
 def test_caltech_frozen_pretrained_backbone_with_trained_head_improves(tmp_path: Path) -> None:
     config = TrainConfig(
         backbone="efficientnet_lite0",

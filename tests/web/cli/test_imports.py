@@ -19,7 +19,7 @@ from indexer.catalog.schema import Embedding, Image
 from indexer.catalog.settings import Settings
 from indexer.encoder.checkpoint import load_checkpoint
 from indexer.encoder.embedder import Embedder, cuda_possible
-from tests.conftest import REDIS_TEST_URL, write_images
+from tests.conftest import write_images
 
 REPO = Path(__file__).resolve().parents[3]
 # What `lookalike --help` and building the parser must never load.
@@ -63,7 +63,7 @@ for argv in [["--help"]] + [[name, "--help"] for name in commands]:
 
 
 def test_the_worker_command_loads_celery_and_the_tasks_but_no_serving_code(
-    settings: Settings, tiny_model_path: Path
+    settings: Settings, tiny_model_path: Path, redis_url: str
 ) -> None:
     """The real `lookalike worker` handler, up to the worker loop (stubbed: it would run
     until stopped), with the indexing tasks registered."""
@@ -77,7 +77,7 @@ assert main(["worker", "--queues", "lookalike.embed"]) == 0
 assert "lookalike.embed_images" in app.tasks and "-Q" in argv
 import indexer.ingest.tasks, indexer.ingest.pipeline, indexer.encoder.resources
 """
-    env = cli_env(settings, tiny_model_path, REDIS_URL=REDIS_TEST_URL)
+    env = cli_env(settings, tiny_model_path, REDIS_URL=redis_url)
     loaded = loaded_by(script, env)
     assert "celery" in loaded and loaded & (SERVING | {"torch"}) == set()
 

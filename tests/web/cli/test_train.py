@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,9 @@ from indexer.catalog.feedback import record_feedback
 from indexer.catalog.settings import Settings
 from indexer.encoder.checkpoint import load_checkpoint
 from indexer.ingest.registration import register_files
-from tests.conftest import write_images
+from tests.conftest import strokes, write_images
 from web.cli import train as cli_train
+from web.cli.main import main
 
 FAST = [
     "--backbone",
@@ -31,6 +34,8 @@ FAST = [
     "2",
     "--val-fraction",
     "0.5",
+    "--split",
+    "labels",
     "--no-progress",
     "--device",
     "cpu",
@@ -162,3 +167,85 @@ def test_feedback_without_marks_is_a_config_error(
             ["--data", str(labelled), "--out", str(tmp_path / "x.pt"), "--feedback", *FAST],
             cli_settings,
         )
+
+
+@pytest.fixture
+def drawings(tmp_path: Path) -> Path:
+    """12 labels x 5 binary stroke drawings: line art."""
+    for label in range(12):
+        folder = tmp_path / "drawings" / f"char{label:02d}"
+        folder.mkdir(parents=True)
+        for k in range(5):
+            strokes(100 * label + k).save(folder / f"{k}.png")
+    return tmp_path / "drawings"
+
+
+def test_a_run_without_options_chooses_prints_and_keeps_to_its_budget(
+    drawings: Path, tmp_path: Path, cli_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "auto.pt"
+    start = time.monotonic()
+    argv = ["--data", str(drawings), "--out", str(out), "--time-budget", "20s", "--no-progress"]
+    assert run(argv, cli_settings) == 0
+    wall = time.monotonic() - start
+    printed = capsys.readouterr().out
+    assert "backbone        small_cnn  (grayscale line art:" in printed
+    assert "budget    20 s on cpu" in printed and "time      " in printed
+    assert wall < 20 + 15  # the budget, plus imports and at most one step past it
+    meta = load_checkpoint(out).metadata
+    assert meta["train_config"]["backbone"] == "small_cnn" and meta["train_config"]["grayscale"]
+    assert meta["data_profile"]["kind"] == "line art" and meta["recipe"]
+    report = meta["budget"]
+    assert report["budget_s"] == 20
+    assert sum(p["s"] for p in report["phases"].values()) == pytest.approx(
+        report["wall_s"], abs=0.01
+    )
+    assert {"loading", "baseline", "timing", "training", "validation"} <= set(report["phases"])
+    assert isinstance(meta["beats_baseline"], bool)
+    # --json: the recipe goes to stderr, the outcome to stdout as JSON.
+    argv += ["--json", "--epochs", "1", "--steps-per-epoch", "1"]
+    assert run(argv, cli_settings) == 0
+    captured = capsys.readouterr()
+    outcome = json.loads(captured.out)
+    assert "recipe    " in captured.err and outcome["epochs"] == 1
+    assert outcome["beats_baseline"] == outcome["never_worse"]["beats_baseline"]
+    phases = outcome["budget"]["phases"]
+    assert sum(p["s"] for p in phases.values()) == pytest.approx(
+        outcome["budget"]["wall_s"], abs=0.01
+    )
+    assert phases["calibration+writing"]["s"] > 0  # the final report includes the writing
+
+
+def test_a_model_that_did_not_beat_the_untrained_one_needs_force_to_serve(
+    labelled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    for name in ("REDIS_URL", "DATABASE_URL", "LOOKALIKE_MODEL", "LOOKALIKE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOOKALIKE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOOKALIKE_DEVICE", "cpu")
+    out = tmp_path / "stale.pt"
+    # A frozen backbone and a zero learning rate leave the weights exactly as they started.
+    frozen = ["--freeze-backbone", "--lr", "0", "--epochs", "1", "--time-budget", "none"]
+    assert main(["train", "--data", str(labelled), "--out", str(out), *frozen, *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert "did not beat the untrained model (as it started, on 2 held-out labels" in printed
+    meta = load_checkpoint(out).metadata
+    assert meta["beats_baseline"] is False
+    assert meta["never_worse"]["trained"] == meta["never_worse"]["starting_model"]
+    assert main(["reindex", "--model", str(out), "--no-progress"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["reindex", "--model", str(out), "--no-progress", "--force"]) == 0
+    assert "did not beat" in capsys.readouterr().err
+
+
+def test_budget_option_parses_and_defaults_by_device() -> None:
+    assert cli_train.budget_from_args(None, "cpu") == 900
+    assert cli_train.budget_from_args(None, "cuda") == 3600
+    assert cli_train.budget_from_args("90s", "cpu") == 90
+    assert cli_train.budget_from_args("0", "cpu") is None
+    with pytest.raises(ConfigError, match="time-budget"):
+        cli_train.budget_from_args("soon", "cpu")
+    assert cli_train.overrides_from_args(parse(["--data", "d", "--out", "m.pt"])) == {}
+    given = cli_train.overrides_from_args(parse(["--data", "d", "--out", "m", "--no-flip"]))
+    assert given == {"flip": False}
