@@ -10,6 +10,8 @@ from indexer.catalog.distance_names import DISTANCES, DistanceName, check_distan
 
 LossName = Literal["triplet", "contrastive"]
 MinerName = Literal["batch-hard", "semi-hard", "all"]
+DistortionName = Literal["photo", "affine", "none"]
+DISTORTIONS: tuple[DistortionName, ...] = ("photo", "affine", "none")
 LOSSES: tuple[LossName, ...] = ("triplet", "contrastive")
 MINERS: tuple[MinerName, ...] = ("batch-hard", "semi-hard", "all")
 
@@ -21,6 +23,11 @@ class TrainConfig:
     `margin=None` picks a default that suits the distance (see `resolved_margin`).
     `per_label` is K of the P x K batch; in self-supervised mode it is the number of
     augmented views of each image.
+
+    `distortion` picks the training views: "photo" (per-image PIL crop, affine, flip and
+    colour jitter), "affine" (line art: images resized once, batched random affine maps in
+    Koch et al.'s ranges) or "none" (the resized images as they are). `rotations_as_classes`
+    (needs "affine" or "none") turns each training label into four, one per quarter turn.
     """
 
     backbone: str = "efficientnet_lite0"
@@ -43,6 +50,8 @@ class TrainConfig:
     warmup_fraction: float = 0.1
     grad_clip: float = 5.0
     flip: bool = True
+    distortion: DistortionName = "photo"
+    rotations_as_classes: bool = False
     val_fraction: float = 0.2
     split: Literal["labels", "images"] = "labels"
     patience: int = 5
@@ -56,6 +65,9 @@ class TrainConfig:
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("miner", self.miner, MINERS)
         _check_choice("split", self.split, ("labels", "images"))
+        _check_choice("distortion", self.distortion, DISTORTIONS)
+        if self.rotations_as_classes and self.distortion == "photo":
+            raise ValueError('rotations_as_classes needs distortion "affine" or "none"')
         if self.batch_labels < 2 or self.per_label < 2:
             raise ValueError("a batch needs at least 2 labels and 2 images per label")
         if not 0.0 <= self.val_fraction < 1.0:
@@ -94,4 +106,13 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
-__all__ = ["DISTANCES", "LOSSES", "MINERS", "LossName", "MinerName", "TrainConfig"]
+__all__ = [
+    "DISTANCES",
+    "DISTORTIONS",
+    "LOSSES",
+    "DistortionName",
+    "MINERS",
+    "LossName",
+    "MinerName",
+    "TrainConfig",
+]

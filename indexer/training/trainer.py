@@ -37,6 +37,7 @@ from indexer.training.never_worse import Reference, judge
 from indexer.training.objectives import Objective, pair_loss
 from indexer.training.pacing import fit_to_budget
 from indexer.training.schedule import build_optimizer, build_scheduler
+from indexer.training.tensor_augment import distortion_for
 from indexer.training.validation import Validator, autocast
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,8 @@ class Trainer:
         self.val_labels = val_set.num_labels if len(val_set) else 0
         self.generator = st.seed_everything(config.seed)
         self.encoder = build_encoder(config).to(device)
+        # channels-last convolutions are about twice as fast on CPU
+        self.encoder.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.augment = Augment(augment_config(config))
         self.batches = self._batch_maker(train_set)
         self.objective = Objective.from_config(config)
@@ -120,6 +123,8 @@ class Trainer:
         return BatchMaker(
             train_set, self.augment, self.encoder.config,
             batch_labels=c.batch_labels, per_label=c.per_label, steps=steps,
+            distortion=distortion_for(c.distortion),
+            rotations=4 if c.rotations_as_classes else 1,
         )  # fmt: skip
 
     def _validator(self, data: LabelledSet) -> Validator:
