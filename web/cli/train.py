@@ -14,7 +14,7 @@ from indexer.catalog.distance_names import DISTANCES
 from indexer.catalog.errors import ConfigError
 from indexer.catalog.settings import DEVICES, Settings
 from indexer.encoder.backbones import BACKBONES
-from indexer.training.config import LOSSES, MINERS, TrainConfig
+from indexer.training.config import DISTORTIONS, LOSSES, MINERS, TrainConfig
 
 if TYPE_CHECKING:
     from indexer.catalog.feedback import FeedbackPair
@@ -87,6 +87,17 @@ def _objective_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-label", type=int, help=f"K images per label ({FROM_DATA}: 2-4)")
     p.add_argument("--feedback-weight", type=float, help=f"default: {DEFAULTS.feedback_weight}")
     p.add_argument("--feedback-batch", type=int, help=f"default: {DEFAULTS.feedback_batch}")
+    p.add_argument(
+        "--distortion",
+        choices=DISTORTIONS,
+        help=f"training views: photo crops and flips, affine distortion, none ({FROM_DATA})",
+    )
+    p.add_argument(
+        "--rotations-as-classes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"each quarter turn of a label is a new class ({FROM_DATA}; not with photo views)",
+    )
 
 
 def _schedule_options(p: argparse.ArgumentParser) -> None:
