@@ -20,7 +20,7 @@ from indexer.catalog.schema import Embedding, Image, ImageStatus
 from indexer.ingest.celery_app import make_celery
 from indexer.ingest.indexing import send_chunks, start_index
 from tests.conftest import write_images
-from tests.indexer.ingest.workers import REPO, Pool, drop_tables_and_version, wait_until_done
+from tests.indexer.ingest.workers import REPO, Pool, drop_tables, wait_until_done
 from tests.redis_server import RedisServer
 
 IMAGES = 48
@@ -40,7 +40,7 @@ def broker(tmp_path: Path) -> Iterator[RedisServer]:
 def test_a_redis_restart_mid_job_loses_nothing(
     broker: RedisServer, tmp_path: Path, tiny_model_path: Path, postgres_url: str
 ) -> None:
-    drop_tables_and_version(postgres_url)
+    drop_tables(postgres_url, version_table=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")} | {
         "PYTHONPATH": str(REPO),  # this checkout, not the one the venv was installed from
         "REDIS_URL": broker.url,
@@ -78,7 +78,7 @@ def test_a_redis_restart_mid_job_loses_nothing(
         pool.stop()
         print(pool.logs())
         sessions.kw["bind"].dispose()
-        drop_tables_and_version(postgres_url)
+        drop_tables(postgres_url, version_table=True)
 
 
 def _indexed(sessions: SessionFactory, job_id: int) -> int:

@@ -29,7 +29,7 @@ from tests.conftest import write_images
 from tests.indexer.ingest.workers import (
     REPO,
     Pool,
-    drop_tables_and_version,
+    drop_tables,
     wait_until_done,
 )
 
@@ -43,7 +43,7 @@ def pool(
     tmp_path: Path, tiny_model_path: Path, postgres_url: str, redis_url: str
 ) -> Iterator[Pool]:
     """Two workers on a short visibility timeout; Redis db and catalog emptied around it."""
-    drop_tables_and_version(postgres_url)
+    drop_tables(postgres_url, version_table=True)
     broker = redis.Redis.from_url(redis_url)
     broker.flushdb()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOOKALIKE_")} | {
@@ -64,7 +64,7 @@ def pool(
         print(workers.logs())  # shown by pytest when the test fails
         broker.flushdb()
         broker.close()
-        drop_tables_and_version(postgres_url)
+        drop_tables(postgres_url, version_table=True)
 
 
 @contextmanager

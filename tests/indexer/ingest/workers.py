@@ -119,9 +119,13 @@ def describe(result: subprocess.CompletedProcess[str]) -> str:
     return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
 
 
-def drop_tables(url: str) -> None:
+def drop_tables(url: str, *, version_table: bool = False) -> None:
+    """Drop the catalog's tables; with `version_table` also Alembic's, so it migrates anew."""
     engine = create_engine(url)
     Base.metadata.drop_all(engine)
+    if version_table:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
 
 
@@ -205,14 +209,6 @@ class Pool:
                 if any(c.laddr and c.laddr.port == port for c in process.net_connections("tcp")):
                     return worker, process
         raise AssertionError(f"no worker process owns local port {port}")
-
-
-def drop_tables_and_version(url: str) -> None:
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
 
 
 def wait_until_done(url: str, job_id: int) -> None:
