@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._budgeted_training import train as budgeted_train  # noqa: E402
 from benchmarks._protocols import OMNIGLOT, hold_out_groups, read_rows  # noqa: E402
 from indexer.encoder.checkpoint import load_model  # noqa: E402
 from indexer.encoder.embedder import Embedder  # noqa: E402
@@ -41,10 +40,8 @@ from indexer.training.config import TrainConfig  # noqa: E402
 from indexer.training.data import LabelledSet, load_set  # noqa: E402
 from indexer.training.evaluate import embed_manifest, label_groups  # noqa: E402
 from indexer.training.retrieval_metrics import one_shot_accuracy, retrieval_metrics  # noqa: E402
-from indexer.training.run import split  # noqa: E402
-from indexer.training.schedule import warmup_cosine  # noqa: E402
 from indexer.training.tensor_augment import Distortion, distort  # noqa: E402
-from indexer.training.trainer import Trainer, build_encoder  # noqa: E402
+from indexer.training.trainer import build_encoder  # noqa: E402
 from indexer.training.validation import embed_tensors  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "omniglot-background"
@@ -78,46 +75,7 @@ def load(rows: list[tuple[str, str]], *, input_size: int | None) -> LabelledSet:
 
 def train(config: TrainConfig, rows: list[tuple[str, str]], budget: float) -> dict[str, Any]:
     """Fit within `budget` seconds (whole epochs); returns the trainer and timings."""
-    torch.manual_seed(config.seed)
-    data = load(rows, input_size=config.input_size)
-    train_set, val_set = split(data, config)
-    trainer = Trainer(config, train_set, val_set, device=torch.device("cpu"), progress=False)
-    trainer.progress.baseline = trainer.validator.metrics(trainer.encoder)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    while trainer.progress.epoch < config.epochs:
-        stop = trainer.run_epoch()
-        elapsed = time.perf_counter() - started
-        epochs_left = replan(trainer, elapsed, budget)
-        if stop or epochs_left == 0:
-            break
-    train_s = time.perf_counter() - started
-    cpu_s = time.process_time() - cpu_started
-    if trainer.best_weights is not None:
-        trainer.encoder.load_state_dict(trainer.best_weights)
-    steps = trainer.progress.epoch * trainer.batches.steps
-    return {
-        "trainer": trainer,
-        "train_s": round(train_s, 1),
-        "train_cpu_s": round(cpu_s, 1),  # < threads x train_s when others share the CPU
-        "load_average_1min": os.getloadavg()[0],
-        "epochs_run": trainer.progress.epoch,
-        "images_per_s": round(steps * trainer.batches.batch_size / train_s, 1),
-        "history": trainer.progress.history,
-    }
-
-
-def replan(trainer: Trainer, elapsed: float, budget: float) -> int:
-    """Fit the remaining epochs to the budget at the pace so far; stretch the LR schedule to end
-    with them (cosine to the floor at the last step). Returns how many epochs are left."""
-    done = trainer.progress.epoch
-    left = min(trainer.config.epochs - done, int((budget - elapsed) / (elapsed / done)))
-    left = max(left, 0)
-    steps = trainer.batches.steps
-    total = (done + left) * steps
-    warmup = max(1, int(round(trainer.config.warmup_fraction * total)))
-    schedule = warmup_cosine(max(total, warmup + 1), warmup)
-    trainer.scheduler.lr_lambdas = [schedule] * len(trainer.scheduler.lr_lambdas)
-    return left
+    return budgeted_train(config, load(rows, input_size=config.input_size), budget)
 
 
 def tta_embed(encoder: SiameseEncoder, images: torch.Tensor, views: int) -> np.ndarray:

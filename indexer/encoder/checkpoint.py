@@ -124,7 +124,8 @@ def save_checkpoint(
     import torch
 
     config = encoder.config
-    version = version or f"{config.backbone}-d{encoder.dim}-{weights_digest(encoder)}"
+    fitted = "" if config.fit == "stretch" else f"-{config.fit}"  # preprocessing makes vectors
+    version = version or f"{config.backbone}-d{encoder.dim}-{weights_digest(encoder)}{fitted}"
     payload = {
         "format": FORMAT,
         "config": config.to_dict(),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from indexer.encoder.fit import check_fit
+
 # Input scalings, as (mean, std) of pixels in [0, 1]: x -> (x - mean) / std.
 # EfficientNet-Lite's published preprocessing is (pixel - 127) / 128, inputs in [-1, 1]
 # (tensorflow/tpu models/official/efficientnet/lite: MEAN_RGB 127.0, STDDEV_RGB 128.0); its
@@ -35,6 +37,10 @@ class EncoderConfig:
     width: int = 16  # small_cnn: channels of its first stage (doubling per stage)
     mean: tuple[float, ...] = UNIT_RANGE_MEAN
     std: tuple[float, ...] = UNIT_RANGE_STD
+    fit: str = "stretch"  # how the image becomes square before resizing (indexer.encoder.fit)
+
+    def __post_init__(self) -> None:
+        check_fit(self.fit)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

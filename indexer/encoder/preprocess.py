@@ -8,13 +8,14 @@ import numpy as np
 from PIL import Image
 
 from indexer.encoder.config import EncoderConfig
+from indexer.encoder.fit import fit_square
 
 if TYPE_CHECKING:
     import torch
 
 
 def to_tensor(image: Image.Image, config: EncoderConfig) -> torch.Tensor:
-    """Resize to the model input (whole image, no crop) and normalise; returns (C, S, S)."""
+    """Fit (see `indexer.encoder.fit`), resize to the model input and normalise: (C, S, S)."""
     import torch  # training's path; embedding runs on numpy arrays (`to_array`)
 
     return torch.from_numpy(to_array(image, config))
@@ -26,6 +27,7 @@ def to_array(image: Image.Image, config: EncoderConfig) -> np.ndarray:
     mode = "L" if config.grayscale else "RGB"
     if image.mode != mode:  # convert() copies even when the mode is already right
         image = image.convert(mode)
+    image = fit_square(image, config.fit)
     resized = image.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     pixels = np.asarray(resized).reshape(size, size, -1).transpose(2, 0, 1)  # (C, S, S) uint8
     scale, offset = _affine(config)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from indexer.catalog.distance_names import DISTANCES, DistanceName, check_distance
+from indexer.encoder.fit import check_fit
 
 LossName = Literal["triplet", "contrastive"]
 MinerName = Literal["batch-hard", "semi-hard", "all"]
@@ -35,6 +36,7 @@ class TrainConfig:
     width: int = 16  # small_cnn only: first-stage channels (capacity grows with width^2)
     dim: int = 256
     input_size: int = 224
+    fit: str = "stretch"  # "stretch", "pad" or "ink": see indexer.encoder.fit
     loss: LossName = "triplet"
     miner: MinerName = "semi-hard"
     distance: DistanceName = "cosine"
@@ -59,6 +61,9 @@ class TrainConfig:
     feedback_weight: float = 0.5
     feedback_batch: int = 16
     collapse_threshold: float = 0.1
+    # Labels W + forgery_suffix are skilled forgeries of W: validation keeps a writer's labels
+    # together and selects on genuine-vs-forgery ROC AUC (see `selection_metric`).
+    forgery_suffix: str | None = None
 
     def __post_init__(self) -> None:
         check_distance(self.distance)
@@ -66,6 +71,7 @@ class TrainConfig:
         _check_choice("miner", self.miner, MINERS)
         _check_choice("split", self.split, ("labels", "images"))
         _check_choice("distortion", self.distortion, DISTORTIONS)
+        check_fit(self.fit)
         if self.rotations_as_classes and self.distortion == "photo":
             raise ValueError('rotations_as_classes needs distortion "affine" or "none"')
         if self.batch_labels < 2 or self.per_label < 2:
@@ -78,6 +84,11 @@ class TrainConfig:
             raise ValueError(f"width must be at least 4, got {self.width}")
         if self.epochs < 1 or self.dim < 1 or self.input_size < 16:
             raise ValueError("epochs and dim must be positive and input_size at least 16")
+
+    @property
+    def selection_metric(self) -> str:
+        """The validation metric that keeps the best weights, stops early and judges the run."""
+        return "forgery_auc" if self.forgery_suffix else "map@r"
 
     @property
     def batch_size(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -150,17 +150,28 @@ def _shrink(image: Image.Image, side: int | None) -> Image.Image:
 
 
 def split_by_label(
-    data: LabelledSet, val_fraction: float, *, seed: int
+    data: LabelledSet,
+    val_fraction: float,
+    *,
+    seed: int,
+    group: Callable[[str], str] | None = None,
 ) -> tuple[LabelledSet, LabelledSet]:
-    """Split so no label is in both parts: new labels at validation, as in a growing catalog."""
-    labels = np.unique(data.labels)
-    n_val = int(round(val_fraction * len(labels)))
+    """Split so no label is in both parts: new labels at validation, as in a growing catalog.
+
+    With `group` (label name -> key), labels of one key stay on one side (a writer's genuine
+    signatures and their forgeries).
+    """
+    codes = np.unique(data.labels)
+    names = [group(data.label_names[c]) for c in codes] if group else codes.tolist()
+    keys = np.unique(np.asarray(names))
+    n_val = int(round(val_fraction * len(keys)))
     if val_fraction > 0:
-        n_val = min(max(n_val, 2), len(labels) - 2)
+        n_val = min(max(n_val, 2), len(keys) - 2)
     if n_val < 2:
         return data, data.subset([])
     rng = np.random.default_rng(seed)
-    val_labels = rng.permutation(labels)[:n_val]
+    val_keys = set(rng.permutation(keys)[:n_val].tolist())
+    val_labels = [c for c, key in zip(codes, names, strict=True) if key in val_keys]
     in_val = np.isin(data.labels, val_labels)
     return data.subset(np.flatnonzero(~in_val)), data.subset(np.flatnonzero(in_val))
 

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from indexer.training.data import LabelledSet
+from indexer.training.verification_pairs import forgery_suffix_in
 
 SAMPLE = 200
 THUMB_SIDE = 128
@@ -43,6 +44,7 @@ class DataProfile:
     colour_share: float  # fraction of sampled images in colour
     extreme_share: float  # fraction of sampled pixels that are near black or near white
     sampled: int
+    forgery_suffix: str | None = None  # labels W + suffix are skilled forgeries of W
 
     @property
     def colour(self) -> bool:
@@ -81,6 +83,9 @@ def inspect_images(data: LabelledSet) -> DataProfile:
         colour_share=float(np.mean(colour)),
         extreme_share=float(np.mean(extreme)),
         sampled=len(sample),
+        forgery_suffix=forgery_suffix_in([data.label_names[c] for c in np.unique(data.labels)])
+        if data.supervised
+        else None,
     )
 
 

@@ -24,6 +24,7 @@ from indexer.encoder.model import SiameseEncoder
 from indexer.training.augment import Augment, AugmentConfig
 from indexer.training.data import LabelledSet
 from indexer.training.validation import Validator, embed_tensors, validation_inputs
+from indexer.training.verification_pairs import writer_of
 
 if TYPE_CHECKING:
     from indexer.training.trainer import Trainer
@@ -44,14 +45,23 @@ class Reference:
     metrics: dict[str, float]
     sampled: bool
     version: str = DEFAULT_VERSION
+    forgery_suffix: str | None = None
 
     def score(self, encoder: SiameseEncoder, augment: Augment, distance: str) -> dict[str, float]:
         """Another model's metrics on the same images."""
-        return Validator(self.sample, encoder, augment, distance).metrics(encoder)
+        validator = Validator(
+            self.sample, encoder, augment, distance, forgery_suffix=self.forgery_suffix
+        )
+        return validator.metrics(encoder)
 
 
 def score_default_model(
-    val_set: LabelledSet, distance: str, *, device: torch.device, budget_s: float | None
+    val_set: LabelledSet,
+    distance: str,
+    *,
+    device: torch.device,
+    budget_s: float | None,
+    forgery_suffix: str | None = None,
 ) -> tuple[Reference | None, str]:
     """The default model on the validation labels (a sample when slow); None and why not."""
     if not val_set.supervised or len(val_set) < 2:
@@ -68,29 +78,35 @@ def score_default_model(
         cap = min(cap, int(DEFAULT_SHARE * budget_s / max(per_image, 1e-6)))
     if cap < MIN_IMAGES:
         return None, f"the default model needs {per_image:.2f} s an image here: not scored"
-    sample = _spread_sample(val_set, cap)
-    metrics = Validator(sample, encoder, augment, distance).metrics(encoder)
+    sample = _spread_sample(val_set, cap, forgery_suffix)
+    validator = Validator(sample, encoder, augment, distance, forgery_suffix=forgery_suffix)
+    metrics = validator.metrics(encoder)
     sampled = len(sample) < len(val_set)
     note = f"{len(sample)} of {len(val_set)} validation images, {sample.num_labels} labels"
     note += " (sampled)" if sampled else ""
-    return Reference(sample, metrics, sampled, model.version), note
+    return Reference(sample, metrics, sampled, model.version, forgery_suffix), note
 
 
-def _spread_sample(data: LabelledSet, cap: int) -> LabelledSet:
+def _spread_sample(data: LabelledSet, cap: int, forgery_suffix: str | None = None) -> LabelledSet:
     """All of `data` when it fits `cap`; else as many labels as fit with K images each.
 
     K = cap // labels (at least 2), so the sample keeps many distractor labels, as the
-    whole validation set has; labels and images are drawn in a fixed random order.
+    whole validation set has; labels and images are drawn in a fixed random order. With
+    forgeries, a writer's genuine and forged labels are drawn together.
     """
     if len(data) <= cap:
         return data
     rng = np.random.default_rng(0)
-    labels = rng.permutation(np.unique(data.labels))
-    per_label = max(2, cap // len(labels))
+    keys = np.asarray([writer_of(data.label_names[c], forgery_suffix) for c in data.labels])
+    writers = rng.permutation(np.unique(keys))
+    per_label = max(2, cap // data.num_labels)
     keep: list[int] = []
-    for label in labels[: max(2, cap // per_label)]:
-        members = rng.permutation(np.flatnonzero(data.labels == label))
-        keep.extend(members[:per_label].tolist())
+    for writer in writers:
+        for label in np.unique(data.labels[keys == writer]):
+            members = rng.permutation(np.flatnonzero(data.labels == label))
+            keep.extend(members[:per_label].tolist())
+        if len(keep) >= cap:
+            break
     return data.subset(sorted(keep))
 
 
@@ -102,11 +118,13 @@ def verdict(
     trained_on_sample: dict[str, float] | None = None,
     note: str = "",
     validation_labels: int = 0,
+    metric: str = METRIC,
 ) -> dict[str, Any]:
-    """Whether the trained model beat the starting and the default model on `METRIC`."""
-    t, s = trained.get(METRIC, float("nan")), starting.get(METRIC, float("nan"))
+    """Whether the trained model beat the starting and the default model on `metric`
+    (higher is better: mAP@R, or genuine-vs-forgery ROC AUC)."""
+    t, s = trained.get(metric, float("nan")), starting.get(metric, float("nan"))
     out: dict[str, Any] = {
-        "metric": METRIC,
+        "metric": metric,
         "validation_labels": validation_labels,
         "trained": t,
         "starting_model": s,
@@ -116,7 +134,7 @@ def verdict(
         "default_model_note": note,
     }
     if reference is not None and trained_on_sample is not None:
-        d, ts = reference.metrics.get(METRIC, float("nan")), trained_on_sample.get(METRIC, 0.0)
+        d, ts = reference.metrics.get(metric, float("nan")), trained_on_sample.get(metric, 0.0)
         out |= {
             "default_model": d,
             "default_model_version": reference.version,
@@ -144,4 +162,5 @@ def judge(trainer: Trainer, metrics: dict[str, float]) -> dict[str, Any]:
         trained_on_sample=on_sample,
         note=trainer.reference_note,
         validation_labels=trainer.val_labels,
+        metric=trainer.metric,
     )

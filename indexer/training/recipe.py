@@ -125,6 +125,10 @@ def choose_recipe(
     _batch(profile, given, chosen, reasons, small=small, device=device)
     few = profile.supervised and profile.labels < FEW_LABELS
     choose("split", "images" if few else "labels", _split_why(profile, few))
+    if profile.forgery_suffix or given.get("forgery_suffix"):
+        suffix = profile.forgery_suffix
+        choose("forgery_suffix", suffix, f"labels W{suffix} are skilled forgeries of W: "
+               "validate by writer, keep the best genuine-vs-forgery ROC AUC")  # fmt: skip
     rest = {k: v for k, v in given.items() if k not in chosen}
     config = TrainConfig(**(chosen | rest))
     reasons.append(_schedule_why(config, budget_s))

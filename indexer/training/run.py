@@ -28,6 +28,7 @@ from indexer.training.feedback_pairs import PairLike, load_pairs
 from indexer.training.never_worse import Reference, score_default_model
 from indexer.training.recipe import choose_recipe
 from indexer.training.trainer import Trainer, TrainResult
+from indexer.training.verification_pairs import writer_of
 
 logger = logging.getLogger(__name__)
 INSPECT_SIDE = 448  # decode for inspection at twice the largest default input
@@ -71,7 +72,9 @@ def split(data: LabelledSet, config: TrainConfig) -> tuple[LabelledSet, Labelled
         return data, data.subset([])
     if config.split == "images" and data.supervised:
         return split_by_image(data, config.val_fraction, seed=config.seed)
-    return split_by_label(data, config.val_fraction, seed=config.seed)
+    suffix = config.forgery_suffix
+    group = (lambda name: writer_of(name, suffix)) if suffix else None
+    return split_by_label(data, config.val_fraction, seed=config.seed, group=group)
 
 
 def load_training_set(
@@ -132,8 +135,9 @@ def train_folder(
     if compare_default:
         with ledger.phase("baseline"):
             reference = score_default_model(
-                val_set, config.distance, device=device, budget_s=ledger.budget_s
-            )
+                val_set, config.distance, device=device, budget_s=ledger.budget_s,
+                forgery_suffix=config.forgery_suffix,
+            )  # fmt: skip
         logger.info("off-the-shelf model: %s", reference[1])
     with ledger.phase("loading"):  # the validation inputs are prepared here
         trainer = Trainer(

@@ -42,7 +42,7 @@ from indexer.training.validation import Validator, autocast
 
 logger = logging.getLogger(__name__)
 METRIC = "map@r"
-MODEL_FIELDS = ("backbone", "grayscale", "dim", "input_size")
+MODEL_FIELDS = ("backbone", "grayscale", "dim", "input_size", "fit")
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ def build_encoder(config: TrainConfig) -> SiameseEncoder:
             grayscale=config.grayscale,
             pretrained=config.backbone != "small_cnn",
             width=config.width,
+            fit=config.fit,
         )
     )
 
@@ -112,6 +113,7 @@ class Trainer:
         self.pairs = pairs if pairs is not None and len(pairs) else None
         self.validator = self._validator(val_set if _can_validate(val_set) else train_set)
         self.has_validation = _can_validate(val_set)
+        self.metric = selection_metric(config, self.validator)
         self.progress = st.Progress()
         self.best_weights: dict[str, torch.Tensor] | None = None
         if config.freeze_backbone:
@@ -128,7 +130,10 @@ class Trainer:
         )  # fmt: skip
 
     def _validator(self, data: LabelledSet) -> Validator:
-        return Validator(data, self.encoder, self.augment, self.config.distance)
+        c = self.config
+        return Validator(
+            data, self.encoder, self.augment, c.distance, forgery_suffix=c.forgery_suffix
+        )
 
     def fit(self, out: Path, *, resume: Path | None = None) -> TrainResult:
         """Train to `out`; with `resume`, continue from a state written by an earlier run."""
@@ -151,7 +156,9 @@ class Trainer:
                 logger.info("time budget reached after epoch %d", self.progress.epoch)
                 break
             if stop:
-                logger.info("early stop: no %s gain in %d epochs", METRIC, self.config.patience)
+                logger.info(
+                    "early stop: no %s gain in %d epochs", self.metric, self.config.patience
+                )
                 break
         with self.ledger.phase("calibration+writing"):
             result = self.finish(out)
@@ -165,9 +172,9 @@ class Trainer:
             metrics = self.validator.metrics(self.encoder)
         p = self.progress
         p.epoch += 1
-        improved = metrics[METRIC] > p.best_metric or not self.has_validation
+        improved = metrics[self.metric] > p.best_metric or not self.has_validation
         if improved:
-            p.best_metric, p.bad_epochs = metrics[METRIC], 0
+            p.best_metric, p.bad_epochs = metrics[self.metric], 0
             self.best_weights = {
                 k: v.detach().clone() for k, v in self.encoder.state_dict().items()
             }
@@ -263,7 +270,8 @@ class Trainer:
         }
         version = save_checkpoint(out, self.encoder.cpu(), metadata=metadata)
         self.encoder.to(self.device)
-        logger.info("%s: %s -> %s (version %s)", METRIC, _get(p.baseline), _get(metrics), version)
+        before, after = _get(p.baseline, self.metric), _get(metrics, self.metric)
+        logger.info("%s: %s -> %s (version %s)", self.metric, before, after, version)
         return TrainResult(
             out,
             version,
@@ -313,8 +321,13 @@ def _can_validate(data: LabelledSet) -> bool:
     return not data.supervised or bool((torch.bincount(torch.from_numpy(data.labels)) >= 2).any())
 
 
-def _get(metrics: dict[str, float]) -> str:
-    return f"{metrics.get(METRIC, float('nan')):.4f}"
+def selection_metric(config: TrainConfig, validator: Validator) -> str:
+    """The config's selection metric when the validator can measure it, else mAP@R."""
+    return config.selection_metric if validator.forgeries is not None else METRIC
+
+
+def _get(metrics: dict[str, float], metric: str) -> str:
+    return f"{metrics.get(metric, float('nan')):.4f}"
 
 
 def _fmt(metrics: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import contextlib
 import numpy as np
 import torch
 
+from indexer.catalog.errors import ConfigError
 from indexer.catalog.types import Embeddings
 from indexer.encoder.calibration import Calibration
 from indexer.encoder.model import SiameseEncoder
@@ -19,7 +20,12 @@ from indexer.encoder.preprocess import to_tensor
 from indexer.training.augment import Augment
 from indexer.training.data import LabelledSet
 from indexer.training.embedding_calibration import calibrate_embeddings
-from indexer.training.retrieval_metrics import retrieval_metrics
+from indexer.training.retrieval_metrics import (
+    paired_similarities,
+    retrieval_metrics,
+    verification_metrics,
+)
+from indexer.training.verification_pairs import Pairs, forgery_pairs
 
 VIEW_SEED = 12345
 
@@ -63,18 +69,45 @@ class Validator:
     """Scores an encoder on one validation set; the inputs are prepared once."""
 
     def __init__(
-        self, data: LabelledSet, encoder: SiameseEncoder, augment: Augment, distance: str
+        self,
+        data: LabelledSet,
+        encoder: SiameseEncoder,
+        augment: Augment,
+        distance: str,
+        *,
+        forgery_suffix: str | None = None,
     ) -> None:
         self.images, self.labels = validation_inputs(data, encoder, augment)
         self.distance = distance
+        self.forgeries = _forgery_pairs(data, forgery_suffix)
 
     def embed(self, encoder: SiameseEncoder) -> Embeddings:
         return embed_tensors(encoder, self.images)
 
     def metrics(self, encoder: SiameseEncoder) -> dict[str, float]:
-        """Recall@1/5/10 and mAP@R of the current encoder."""
-        return retrieval_metrics(self.embed(encoder), self.labels, distance=self.distance)
+        """Recall@1/5/10 and mAP@R of the current encoder; with forgeries in the validation
+        labels also the ROC AUC and EER of every genuine-genuine vs genuine-forgery pair."""
+        embeddings = self.embed(encoder)
+        metrics = retrieval_metrics(embeddings, self.labels, distance=self.distance)
+        if self.forgeries is not None:
+            pairs = self.forgeries
+            sims = paired_similarities(
+                embeddings, pairs.first, pairs.second, distance=self.distance
+            )
+            verification = verification_metrics(sims, pairs.same)
+            metrics |= {"forgery_auc": verification["roc_auc"], "forgery_eer": verification["eer"]}
+        return metrics
 
     def calibrations(self, encoder: SiameseEncoder) -> dict[str, Calibration]:
         """Thresholds for every distance, measured on the validation pairs."""
         return calibrate_embeddings(self.embed(encoder), self.labels)
+
+
+def _forgery_pairs(data: LabelledSet, suffix: str | None) -> Pairs | None:
+    """Every genuine-genuine and genuine-forgery pair of the validation writers, or None."""
+    if suffix is None or not data.supervised:
+        return None
+    try:
+        return forgery_pairs([data.label_names[i] for i in data.labels], suffix=suffix)
+    except ConfigError:  # no writer here has both two genuine items and forgeries
+        return None

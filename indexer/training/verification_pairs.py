@@ -61,6 +61,22 @@ def pairs_from_csv(path: Path, relpaths: Sequence[str]) -> Pairs:
     return _pairs(rows)
 
 
+FORGERY_SUFFIX = "_forg"
+MIN_FORGED_WRITERS = 2
+
+
+def forgery_suffix_in(labels: Sequence[str], suffix: str = FORGERY_SUFFIX) -> str | None:
+    """`suffix` when at least two labels W have forgeries labelled `W + suffix`, else None."""
+    names = set(labels)
+    forged = [n for n in names if n.endswith(suffix) and n.removesuffix(suffix) in names]
+    return suffix if len(forged) >= MIN_FORGED_WRITERS else None
+
+
+def writer_of(label: str, suffix: str | None) -> str:
+    """The writer a label belongs to: "012_forg" -> "012" (the label itself without suffix)."""
+    return label.removesuffix(suffix) if suffix else label
+
+
 def forgery_pairs(labels: Sequence[str], *, suffix: str = "_forg") -> Pairs:
     """Skilled-forgery protocol, per writer W: genuine-genuine pairs of label W are "same",
     genuine W vs forgery `W + suffix` pairs are "different"; pairs never mix writers.

@@ -14,6 +14,7 @@ from indexer.catalog.distance_names import DISTANCES
 from indexer.catalog.errors import ConfigError
 from indexer.catalog.settings import DEVICES, Settings
 from indexer.encoder.backbones import BACKBONES
+from indexer.encoder.fit import FITS
 from indexer.training.config import DISTORTIONS, LOSSES, MINERS, TrainConfig
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         "--input-size", type=int, help=f"pixels per side ({FROM_DATA}: 32 for line art, "
         "32-128 for scans, up to 224 for photos)",
     )  # fmt: skip
+    p.add_argument("--fit", choices=FITS, help="how an image becomes square: stretch it, pad "
+                   f"it, or crop to the ink and pad ({FROM_DATA}: ink for scans)")  # fmt: skip
     p.add_argument("--freeze-backbone", action=both, help="train the head only "
                    "(default: on for a pretrained backbone)")  # fmt: skip
     p.add_argument("--backbone-lr-mult", type=float, help=f"default: {DEFAULTS.backbone_lr_mult}")
@@ -91,6 +94,11 @@ def _objective_options(p: argparse.ArgumentParser) -> None:
         "--distortion",
         choices=DISTORTIONS,
         help=f"training views: photo crops and flips, affine distortion, none ({FROM_DATA})",
+    )
+    p.add_argument(
+        "--forgery-suffix",
+        help="labels W + SUFFIX are skilled forgeries of W: validate by writer on genuine-vs-"
+        f"forgery ROC AUC ({FROM_DATA}: _forg when such labels exist)",
     )
     p.add_argument(
         "--rotations-as-classes",
