@@ -60,7 +60,10 @@ def explain_pair(
     images = [_decoded(engine, ref, embedder.draft_size) for ref in (first, second)]
     a, b = (embedder.prepare(image) for image in images)  # (C, S, S) each
     found = occlusion_pair(embedder.embed_arrays, a, b, grid=grid)
-    shown = [_explained(image, heat) for image, heat in zip(images, (found.first, found.second))]
+    shown = [
+        _explained(image, heat)
+        for image, heat in zip(images, (found.first, found.second), strict=True)
+    ]
     took_ms = (time.perf_counter() - start) * 1000
     return Explanation(found.similarity, *shown, grid, METHOD, serving.version, took_ms)
 

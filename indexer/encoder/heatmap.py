@@ -21,7 +21,7 @@ COOL = np.array([40, 90, 230], dtype=np.float32)  # lowered it
 
 
 def overlay(image: Image.Image, heat: np.ndarray, *, max_side: int = MAX_SIDE) -> Image.Image:
-    """`image` (upright) scaled so its longest side is `max_side`, tinted by the (G, G) grid `heat`."""
+    """`image` (upright) scaled to a longest side of `max_side`, tinted by the (G, G) `heat`."""
     fit = max_side / max(image.size)
     width, height = (max(1, round(side * fit)) for side in image.size)
     base = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
