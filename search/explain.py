@@ -8,15 +8,18 @@ The images may be uploads (bytes) or catalog ids (their indexed, hash-checked fi
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from indexer.catalog.indexed_file import read_indexed, stored_file
+from indexer.catalog.types import Embeddings
 from indexer.encoder.attribution import DEFAULT_GRID, MAX_GRID, occlusion_pair
 from indexer.encoder.decode import decode_image
 from indexer.encoder.heatmap import overlay, png_bytes
+from search.deadline import NO_DEADLINE, Deadline
 from search.engine import QueryEngine
 from search.errors import InvalidGridError
 
@@ -50,16 +53,27 @@ def check_grid(grid: int) -> int:
 
 
 def explain_pair(
-    engine: QueryEngine, first: ImageRef, second: ImageRef, *, grid: int = DEFAULT_GRID
+    engine: QueryEngine,
+    first: ImageRef,
+    second: ImageRef,
+    *,
+    grid: int = DEFAULT_GRID,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Explanation:
-    """Explain the serving model's similarity of two images with a `grid` x `grid` occlusion."""
+    """Explain the serving model's similarity of two images with a `grid` x `grid` occlusion;
+    `deadline` is checked before each batch of inputs."""
     start = time.perf_counter()
     check_grid(grid)
     serving = engine.serving.current()
     embedder = serving.embedder
     images = [_decoded(engine, ref, embedder.draft_size) for ref in (first, second)]
     a, b = (embedder.prepare(image) for image in images)  # (C, S, S) each
-    found = occlusion_pair(embedder.embed_arrays, a, b, grid=grid)
+
+    def embed(arrays: Sequence[np.ndarray]) -> Embeddings:
+        deadline.check("explaining the pair")
+        return embedder.embed_arrays(arrays)
+
+    found = occlusion_pair(embed, a, b, grid=grid)
     shown = [
         _explained(image, heat)
         for image, heat in zip(images, (found.first, found.second), strict=True)

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from indexer.catalog.errors import BadRequestError
 from indexer.encoder.attribution import DEFAULT_GRID
+from search.deadline import Deadline
 from search.explain import ImageRef, explain_pair
 from web import serialize
 from web.api import int_arg, runtime
@@ -18,7 +19,9 @@ bp = Blueprint("explain", __name__, url_prefix="/api/v1")
 def explain() -> Response:
     """Multipart `image_a` or form `id_a`, and `image_b` or `id_b`; optional form `grid`."""
     grid = int_arg(request.form, "grid", DEFAULT_GRID)
-    result = explain_pair(runtime().engine, _image("a"), _image("b"), grid=grid)
+    rt = runtime()
+    deadline = Deadline(rt.settings.request_timeout_s)
+    result = explain_pair(rt.engine, _image("a"), _image("b"), grid=grid, deadline=deadline)
     return jsonify(serialize.explanation(result))
 
 

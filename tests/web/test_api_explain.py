@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,9 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
+from search.runtime import Runtime
 from tests.encoded import png
+from web import create_app
 
 
 def explain(client: FlaskClient, status: int = 200, **fields: Any) -> dict:
@@ -80,3 +83,10 @@ def test_bad_input_is_a_typed_4xx(
     fields = {k: png(1) if v == b"png" else v for k, v in fields.items()}
     body = explain(client, status, **fields)
     assert needle in body["error"]["message"] and body["error"]["code"]
+
+
+def test_the_request_time_limit_stops_an_explanation(runtime: Runtime) -> None:
+    settings = replace(runtime.settings, request_timeout_s=1e-9)
+    client = create_app(runtime=replace(runtime, settings=settings)).test_client()
+    body = explain(client, 504, id_a="1", id_b="2")
+    assert body["error"]["code"] == "request_timeout"
