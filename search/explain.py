@@ -74,12 +74,12 @@ def explain_pair(
         return embedder.embed_arrays(arrays)
 
     found = occlusion_pair(embed, a, b, grid=grid)
-    shown = [
-        _explained(image, heat)
-        for image, heat in zip(images, (found.first, found.second), strict=True)
-    ]
+    first_shown = _explained(images[0], found.first)
+    second_shown = _explained(images[1], found.second)
     took_ms = (time.perf_counter() - start) * 1000
-    return Explanation(found.similarity, *shown, grid, METHOD, serving.version, took_ms)
+    return Explanation(
+        found.similarity, first_shown, second_shown, grid, METHOD, serving.version, took_ms
+    )
 
 
 def _decoded(engine: QueryEngine, ref: ImageRef, draft_size: int) -> Image.Image:
