@@ -45,6 +45,11 @@ def test_why_on_a_result_of_an_upload_and_of_a_catalog_image(
     page.locator("#file-input").set_input_files(str(image_folder / "a" / "img_0001.png"))
     second = page.locator("#results li").nth(1)
     expect(second.locator("button.why")).to_be_visible()
+    why, mark = (
+        second.locator("button.why").bounding_box(),
+        second.locator(".feedback").bounding_box(),
+    )
+    assert why and mark and why["x"] + why["width"] < mark["x"]  # a tag, not over the marks
     second.locator("button.why").click()
     box = page.locator("#search-explain")
     expect(box.locator(".status")).to_have_text(SHOWN)
