@@ -37,6 +37,8 @@ def test_compare_shows_both_overlays_after_the_verdict(page: Page, tmp_path: Pat
     expect(box.locator("figcaption")).to_have_text(["First image", "Second image"])
     similarity = page.locator("#compare-similarity").inner_text()
     expect(box.locator(".status")).to_contain_text(f"Similarity {similarity}")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 def test_why_on_a_result_of_an_upload_and_of_a_catalog_image(
