@@ -179,7 +179,7 @@ def explanation(result: Explanation) -> dict[str, Any]:
         "method": result.method,
         "grid": result.grid,
         "model": result.model,
-        "took_ms": result.took_ms,
+        "took_ms": round(result.took_ms, 3),
         "image_a": explained_image(result.first),
         "image_b": explained_image(result.second),
     }
