@@ -25,3 +25,7 @@ class InvalidFilterError(BadRequestError):
 
 class SnapshotError(LookalikeError):
     code = "snapshot_error"
+
+
+class InvalidGridError(BadRequestError):
+    code = "invalid_grid"

@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         api_batch,
         api_compare,
         api_duplicates,
+        api_explain,
         api_feedback,
         api_galleries,
         api_jobs,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.register_blueprint(module.bp)
     app.register_blueprint(api_jobs.bp)
     app.register_blueprint(api_batch.bp)
+    app.register_blueprint(api_explain.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(pages.bp)
     security.init_app(app)

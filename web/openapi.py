@@ -17,6 +17,7 @@ from indexer.catalog.fields import MAX_URI
 from indexer.catalog.galleries import MAX_LABEL
 from indexer.catalog.settings import Settings
 from search.batch import MAX_QUERIES
+from web import openapi_explain
 from web.api_jobs import MAX_CHUNK, MAX_SOURCE
 from web.openapi_parts import (
     BINARY,
@@ -59,7 +60,7 @@ def document(settings: Settings) -> dict[str, Any]:
         },
         "paths": paths(settings),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": SCHEMAS | openapi_explain.SCHEMAS,
             "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
         },
     }
@@ -125,6 +126,7 @@ def paths(settings: Settings) -> dict[str, Any]:
         },
         **job_paths(),
         **gallery_paths(),
+        **openapi_explain.paths(),
         "/api/v1/compare": {
             "post": op("are two images the same thing?", "Comparison", errors=SEARCH, body=form({
                 "image_a": BINARY,

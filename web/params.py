@@ -104,6 +104,16 @@ def optional_upload(field: str = "image") -> bytes | None:
     return None if file is None else file.read()
 
 
+def upload_or_id(file_field: str, id_field: str) -> bytes | int:
+    """The bytes of the multipart file `file_field` or the catalog id in form field
+    `id_field`: exactly one of them, else BadRequestError."""
+    data = optional_upload(file_field)
+    raw_id = request.form.get(id_field, "")
+    if (data is None) == (raw_id == ""):
+        raise BadRequestError(f"send either the file {file_field} or the catalog id {id_field}")
+    return data if data is not None else catalog_id(raw_id)
+
+
 def metadata_arg() -> dict[str, Any]:
     """Form field `metadata`: a JSON object the catalog can store (empty when absent)."""
     raw = request.form.get("metadata")

@@ -33,6 +33,7 @@ LIMITED = frozenset(
         "batch.search",
         "api.similar",
         "compare.compare",
+        "explain.explain",
         "galleries.identify",
         "anomaly.anomaly",
         "duplicates.duplicates",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import asdict
 from datetime import datetime
@@ -17,6 +18,7 @@ from search.anomaly import AnomalyResult
 from search.batch import BatchAnswer, BatchResult
 from search.compare import Comparison
 from search.engine import Hit, SearchResult
+from search.explain import ExplainedImage, Explanation
 from search.gallery import Identification
 from search.near_duplicates import DuplicateReport
 
@@ -168,3 +170,25 @@ def identification(result: Identification) -> dict[str, Any]:
 
 def _timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat() + "Z"
+
+
+def explanation(result: Explanation) -> dict[str, Any]:
+    """The similarity, and per image its heat grid and overlay (a base64 PNG)."""
+    return {
+        "similarity": result.similarity,
+        "method": result.method,
+        "grid": result.grid,
+        "model": result.model,
+        "took_ms": round(result.took_ms, 3),
+        "image_a": explained_image(result.first),
+        "image_b": explained_image(result.second),
+    }
+
+
+def explained_image(image: ExplainedImage) -> dict[str, Any]:
+    return {
+        "heat": image.heat.tolist(),
+        "overlay_png": base64.b64encode(image.overlay_png).decode("ascii"),
+        "width": image.width,
+        "height": image.height,
+    }

@@ -120,6 +120,10 @@ def exchanges(
             "image": image(7), "gallery": "staff"}), 200),
         ("/api/v1/compare", "post", lambda: c.post("/api/v1/compare", data={
             "image_a": image(1), "image_b": image(2), "threshold": "0.5"}), 200),
+        ("/api/v1/explain", "post", lambda: c.post("/api/v1/explain", data={
+            "image_a": image(1), "id_b": "2", "grid": "3"}), 200),
+        ("/api/v1/explain", "post", lambda: c.post("/api/v1/explain", data={
+            "id_a": "1", "id_b": "2", "grid": "99"}), 400),
         ("/api/v1/duplicates", "get", lambda: c.get("/api/v1/duplicates?threshold=0.5"), 200),
         (gal + "/items/{item_id}", "delete", lambda: c.delete(
             "/api/v1/galleries/staff/items/1"), 200),

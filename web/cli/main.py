@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from indexer.catalog.errors import LookalikeError
 from indexer.catalog.settings import Settings
-from web.cli import admin, calibrate, catalog, evaluate, models, tools, train
+from web.cli import admin, calibrate, catalog, evaluate, explain, models, tools, train
 
 # Modules with `register(subparsers)`; each subcommand sets `handler(args, settings) -> int`.
 COMMAND_MODULES = (
@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     models,
     train,
     tools,
+    explain,
     admin,
 )
 

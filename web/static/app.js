@@ -149,6 +149,7 @@
       return li;
     });
     results.replaceChildren.apply(results, items);
+    document.dispatchEvent(new CustomEvent("lookalike:results", { detail: { query: lastQuery } }));
     setStatus(body.results.length + " results in " + body.took_ms.toFixed(1) + " ms");
   }
 

@@ -188,6 +188,7 @@
       const body = await api("api/v1/compare", { method: "POST", body: form });
       if (!fresh()) return;
       showCompare(body);
+      document.dispatchEvent(new CustomEvent("lookalike:compared", { detail: { a: compare.a, b: compare.b } }));
       compare.status("Compared with model " + body.model + " (" + body.metric + ").");
     } catch (err) {
       if (!fresh()) return;
