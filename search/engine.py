@@ -10,12 +10,12 @@ import numpy as np
 
 from indexer.catalog.database import SessionFactory
 from indexer.catalog.images import get_image, rows_by_id
+from indexer.catalog.indexed_file import read_indexed, stored_file
 from indexer.catalog.public_names import public_uri
 from indexer.catalog.schema import Image, ImageStatus
 from indexer.catalog.types import Embeddings
 from indexer.catalog.vectors import stored_vector
 from indexer.encoder.calibration import Calibration
-from indexer.catalog.indexed_file import read_indexed, stored_file
 from indexer.encoder.decode_budget import DEFAULT_BUDGET, DecodeBudget
 from indexer.encoder.distances import check_distance
 from indexer.encoder.region import Box, decode_region

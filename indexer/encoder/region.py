@@ -103,7 +103,9 @@ def decode_region(
     A box is decoded without JPEG drafting, so a small region keeps its detail.
     """
     shrink = draft_size if box is None else None
-    image, full_size = decode_with_size(data, max_pixels=max_pixels, draft_size=shrink, budget=budget)
+    image, full_size = decode_with_size(
+        data, max_pixels=max_pixels, draft_size=shrink, budget=budget
+    )
     return image if box is None else box.crop(image, full_size)
 
 
