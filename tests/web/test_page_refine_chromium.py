@@ -36,7 +36,8 @@ def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> No
 
 
 def shown_ids(page: Page) -> list[int]:
-    return [int(i) for i in page.locator("#results li").evaluate_all("l => l.map(e => e.dataset.id)")]
+    ids = page.locator("#results li").evaluate_all("items => items.map(e => e.dataset.id)")
+    return [int(i) for i in ids]
 
 
 def test_dragging_a_box_searches_by_that_region(
