@@ -26,8 +26,11 @@ def examples_form(k: Schema, filters: Schema) -> dict[str, Any]:
             "positive_id": {**array(id_schema()), **some},
             "negative_image": {**array(BINARY), **some},
             "negative_id": {**array(id_schema()), **some},
-            "box": {**BOX, "description": "a region of the first positive example (the "
-                    "first image, else the first positive_id): " + BOX["description"]},
+            "box": {
+                **BOX,
+                "description": "a region of the first positive example (the "
+                "first image, else the first positive_id): " + BOX["description"],
+            },
             "k": k,
             "filter": filters,
         },
