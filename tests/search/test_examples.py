@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from indexer.catalog.schema import Image
-from indexer.catalog.settings import Settings
 from indexer.catalog.vectors import vectors_of
 from search.examples import (
     MAX_EXAMPLES,
@@ -21,16 +19,7 @@ from search.examples import (
     combine,
     search_examples,
 )
-from search.runtime import Runtime, build_runtime
-from tests.conftest import index_folder
-
-
-@pytest.fixture
-def runtime(settings: Settings, image_folder: Path) -> Iterator[Runtime]:
-    index_folder(settings, image_folder)
-    rt = build_runtime(settings, load="now")
-    yield rt
-    rt.sessions.kw["bind"].dispose()
+from search.runtime import Runtime
 
 
 def catalog(runtime: Runtime) -> tuple[np.ndarray, np.ndarray]:

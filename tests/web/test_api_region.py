@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from indexer.catalog.schema import Image
 from search.runtime import Runtime
+from tests.web.support import search
 
 
 def image_id(runtime: Runtime, path: Path) -> int:
@@ -30,11 +31,6 @@ def mosaic(paths: list[Path]) -> bytes:
     return data.getvalue()
 
 
-def post(client: FlaskClient, data: bytes, **form: str) -> tuple[int, dict]:
-    response = client.post("/api/v1/search", data={"image": (io.BytesIO(data), "q.png"), **form})
-    return response.status_code, response.get_json()
-
-
 def test_each_quadrant_of_a_mosaic_finds_its_source_first(
     client: FlaskClient, runtime: Runtime, image_folder: Path
 ) -> None:
@@ -42,7 +38,7 @@ def test_each_quadrant_of_a_mosaic_finds_its_source_first(
     data = mosaic(sources)
     for i, source in enumerate(sources):
         left, top = (i % 2) * 96, (i // 2) * 80
-        status, body = post(client, data, box=f"{left},{top},{left + 96},{top + 80}", k="3")
+        status, body = search(client, data, box=f"{left},{top},{left + 96},{top + 80}", k="3")
         assert status == 200, body
         assert body["results"][0]["id"] == image_id(runtime, source)
         assert body["results"][0]["score"] == pytest.approx(1.0, abs=1e-4)
@@ -52,8 +48,8 @@ def test_a_box_over_the_whole_image_searches_as_without_one(
     client: FlaskClient, image_folder: Path
 ) -> None:
     data = (image_folder / "a" / "img_0003.png").read_bytes()
-    _, plain = post(client, data, k="5")
-    status, boxed = post(client, data, k="5", box="0,0,96,80")
+    _, plain = search(client, data, k="5")
+    status, boxed = search(client, data, k="5", box="0,0,96,80")
     assert status == 200
     assert [r["id"] for r in boxed["results"]] == [r["id"] for r in plain["results"]]
 
@@ -74,7 +70,7 @@ def test_a_box_over_the_whole_image_searches_as_without_one(
 def test_a_bad_box_is_a_400_that_says_why(
     client: FlaskClient, image_folder: Path, box: str, says: str
 ) -> None:
-    status, body = post(client, (image_folder / "a" / "img_0000.png").read_bytes(), box=box)
+    status, body = search(client, (image_folder / "a" / "img_0000.png").read_bytes(), box=box)
     assert status == 400
     assert body["error"]["code"] == "invalid_box"
     assert says in body["error"]["message"]
@@ -89,7 +85,7 @@ def test_a_box_without_an_image_asks_for_one(client: FlaskClient) -> None:
 def test_a_box_on_a_tiny_upload_is_refused(client: FlaskClient) -> None:
     tiny = io.BytesIO()
     PILImage.new("RGB", (5, 5), (9, 9, 9)).save(tiny, format="PNG")
-    status, body = post(client, tiny.getvalue(), box="0,0,8,8")
+    status, body = search(client, tiny.getvalue(), box="0,0,8,8")
     assert status == 400 and body["error"]["code"] == "invalid_box"
 
 
