@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from indexer.catalog.errors import BadRequestError, LookalikeError
-from indexer.encoder.decode import decode_image
+from indexer.encoder.region import Box, decode_region
 from search.deadline import Deadline
 from search.engine import Hit, QueryEngine
 from search.filters import MetadataFilter
@@ -30,11 +30,13 @@ class TooManyQueriesError(LookalikeError):
 
 @dataclass(frozen=True)
 class BatchQuery:
-    """One query: the bytes of an image (named for the answer), or a catalog image id."""
+    """One query: the bytes of an image (named for the answer), or a catalog image id;
+    optionally a region `box` of it."""
 
     name: str | None = None
     data: bytes | None = None
     image_id: int | None = None
+    box: Box | None = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,13 @@ def _query_vectors(
     for position, query in enumerate(queries):
         try:
             if query.image_id is not None:
-                vectors[position] = engine.stored_vector(query.image_id, serving.version)[0]
+                vectors[position] = engine.example_vector(query.image_id, serving, box=query.box)[0]
             else:
-                image = decode_image(
-                    query.data or b"", max_pixels=engine.max_pixels, draft_size=embedder.draft_size
+                image = decode_region(
+                    query.data or b"",
+                    query.box,
+                    max_pixels=engine.max_pixels,
+                    draft_size=embedder.draft_size,
                 )
                 inputs[position] = embedder.prepare(image)  # (C, S, S)
         except LookalikeError as exc:

@@ -10,14 +10,15 @@ import numpy as np
 
 from indexer.catalog.database import SessionFactory
 from indexer.catalog.images import get_image, rows_by_id
+from indexer.catalog.indexed_file import read_indexed, stored_file
 from indexer.catalog.public_names import public_uri
 from indexer.catalog.schema import Image, ImageStatus
 from indexer.catalog.types import Embeddings
 from indexer.catalog.vectors import stored_vector
 from indexer.encoder.calibration import Calibration
-from indexer.encoder.decode import decode_image
 from indexer.encoder.decode_budget import DEFAULT_BUDGET, DecodeBudget
 from indexer.encoder.distances import check_distance
+from indexer.encoder.region import Box, decode_region
 from search.deadline import NO_DEADLINE, Deadline
 from search.errors import InvalidKError, NotIndexedError
 from search.filters import MetadataFilter
@@ -74,10 +75,14 @@ class QueryEngine:
             raise InvalidKError(f"k must be between 1 and {self.max_k}, got {k}")
         return k
 
-    def embed_bytes(self, data: bytes, serving: Serving | None = None) -> Embeddings:
+    def embed_bytes(
+        self, data: bytes, serving: Serving | None = None, *, box: Box | None = None
+    ) -> Embeddings:
+        """The vector (1, D) of an image's bytes, or of the region `box` of it."""
         embedder = (serving or self.serving.current()).embedder
-        image = decode_image(
+        image = decode_region(
             data,
+            box,
             max_pixels=self.max_pixels,
             draft_size=embedder.draft_size,
             budget=self.decode_budget,
@@ -85,30 +90,54 @@ class QueryEngine:
         return embedder.embed([image])  # (1, D)
 
     def search_image(
-        self, data: bytes, *, k: int = 10, where: MetadataFilter | None = None
+        self,
+        data: bytes,
+        *,
+        k: int = 10,
+        where: MetadataFilter | None = None,
+        box: Box | None = None,
     ) -> SearchResult:
-        """Search by the bytes of an uploaded image, among rows matching `where`."""
+        """Search by the bytes of an uploaded image (or its region `box`), among rows
+        matching `where`."""
         start = time.perf_counter()
         self.check_k(k)
         serving = self.serving.current()  # one model for both the query and the index
-        vector = self.embed_bytes(data, serving)
+        vector = self.embed_bytes(data, serving, box=box)
         deadline = Deadline(self.request_timeout_s)
         hits = self.search_vectors(vector, k=k, serving=serving, where=where, deadline=deadline)[0]
         return SearchResult(hits, _ms_since(start))
 
     def similar(
-        self, image_id: int, *, k: int = 10, where: MetadataFilter | None = None
+        self,
+        image_id: int,
+        *,
+        k: int = 10,
+        where: MetadataFilter | None = None,
+        box: Box | None = None,
     ) -> SearchResult:
-        """Search by an indexed catalog image, leaving the image itself out."""
+        """Search by an indexed catalog image (or its region `box`), leaving the image itself
+        out."""
         start = time.perf_counter()
         self.check_k(k)
         serving = self.serving.current()
-        vector = self.stored_vector(image_id, serving.version)
+        vector = self.example_vector(image_id, serving, box=box)
         deadline = Deadline(self.request_timeout_s)
         hits = self.search_vectors(
             vector, k=k + 1, serving=serving, where=where, deadline=deadline
         )[0]
         return SearchResult([h for h in hits if h.id != image_id][:k], _ms_since(start))
+
+    def example_vector(
+        self, image_id: int, serving: Serving, *, box: Box | None = None
+    ) -> Embeddings:
+        """A catalog image's stored vector (1, D); with `box`, its region's, embedded from the
+        indexed file (read only if it still hashes to what was indexed)."""
+        vector = self.stored_vector(image_id, serving.version)  # 404 / 409 as without a box
+        if box is None:
+            return vector
+        with self.sessions() as session:
+            stored = stored_file(session, image_id)
+        return self.embed_bytes(read_indexed(stored).data, serving, box=box)
 
     def stored_vector(self, image_id: int, version: str) -> Embeddings:
         """The catalog's vector of an indexed image under `version`, shape (1, D)."""

@@ -9,6 +9,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -19,6 +20,9 @@ from indexer.catalog.settings import Settings
 from indexer.encoder.checkpoint import save_checkpoint
 from indexer.encoder.model import EncoderConfig, SiameseEncoder
 from tests.redis_server import RedisServer
+
+if TYPE_CHECKING:
+    from search.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 # Third-party data sets beside the checkout (../shared/data/<set>): tests that read one are
@@ -133,6 +137,17 @@ def image_folder(tmp_path: Path) -> Path:
     write_images(folder / "a", range(0, 6))
     write_images(folder / "b", range(6, 12), fmt="JPEG")
     return folder
+
+
+@pytest.fixture
+def runtime(settings: Settings, image_folder: Path) -> Iterator[Runtime]:
+    """The search runtime over `image_folder`, indexed (embedded default, tiny model)."""
+    from search.runtime import build_runtime
+
+    index_folder(settings, image_folder)
+    rt = build_runtime(settings, load="now")
+    yield rt
+    rt.sessions.kw["bind"].dispose()
 
 
 @pytest.fixture

@@ -13,11 +13,13 @@ from indexer.catalog.images import get_image
 from indexer.catalog.indexed_file import IndexedFile, read_indexed, stored_file
 from indexer.catalog.vectors import embedding_versions
 from indexer.encoder.thumbnail import make_thumbnail
+from search.examples import search_examples
 from search.filters import MetadataFilter
 from search.runtime import Runtime
 from web import serialize
 from web.auth import AuthError, check_key, require_api_key
 from web.catalog_writes import add_searchable, delete_searchable
+from web.example_params import box_arg, examples_arg
 from web.health import health_report
 from web.params import float_arg, int_arg, metadata_arg, text_arg, upload
 
@@ -33,9 +35,10 @@ def runtime() -> Runtime:
 
 @bp.post("/search")
 def search() -> Response:
+    """Positive and negative examples (web.example_params), `box`, `k`, `filter`."""
     k = int_arg(request.form, "k", 10)
     where = MetadataFilter.parse(request.form.getlist("filter"))
-    result = runtime().engine.search_image(upload(), k=k, where=where)
+    result = search_examples(runtime().engine, examples_arg(), k=k, where=where)
     return jsonify(serialize.search_result(result))
 
 
@@ -43,7 +46,9 @@ def search() -> Response:
 def similar(image_id: int) -> Response:
     k = int_arg(request.args, "k", 10)
     where = MetadataFilter.parse(request.args.getlist("filter"))
-    return jsonify(serialize.search_result(runtime().engine.similar(image_id, k=k, where=where)))
+    box = box_arg(request.args)
+    result = runtime().engine.similar(image_id, k=k, where=where, box=box)
+    return jsonify(serialize.search_result(result))
 
 
 @bp.post("/images")

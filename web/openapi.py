@@ -19,6 +19,7 @@ from indexer.catalog.settings import Settings
 from search.batch import MAX_QUERIES
 from web import openapi_explain
 from web.api_jobs import MAX_CHUNK, MAX_SOURCE
+from web.openapi_examples import BOX, examples_form
 from web.openapi_parts import (
     BINARY,
     INTEGER,
@@ -73,9 +74,8 @@ def paths(settings: Settings) -> dict[str, Any]:
     found = (*SEARCH, 404)
     return {
         "/api/v1/search": {
-            "post": op("search by an uploaded image", "SearchResult", errors=SEARCH, body=form(
-                image | {"k": k["schema"], "filter": filters["schema"]}, required=["image"]
-            ))
+            "post": op("search by an image, a region of it, or several examples", "SearchResult",
+                       errors=(*found, 409), body=examples_form(k["schema"], filters["schema"]))
         },
         "/api/v1/search/batch": {
             "post": op("several query images and catalog ids", "BatchResult", errors=SEARCH,
@@ -100,8 +100,8 @@ def paths(settings: Settings) -> dict[str, Any]:
         },
         "/api/v1/images/{image_id}/similar": {
             "parameters": [path_id("image_id")],
-            "get": op("search by a catalog image", "SearchResult", params=[k, filters],
-                      errors=(*found, 409)),
+            "get": op("search by a catalog image, or a region of it", "SearchResult",
+                      params=[k, filters, query("box", BOX)], errors=(*found, 409)),
         },
         "/api/v1/images/{image_id}/file": {
             "parameters": [path_id("image_id")],

@@ -32,15 +32,6 @@ from search.runtime import Runtime, build_runtime
 from tests.conftest import index_folder
 from web import create_app
 
-
-@pytest.fixture
-def runtime(settings: Settings, image_folder: Path) -> Iterator[Runtime]:
-    index_folder(settings, image_folder)
-    rt = build_runtime(settings, load="now")
-    yield rt
-    rt.sessions.kw["bind"].dispose()
-
-
 # What "a response true to the OpenAPI description" means in the tests and the fuzz run.
 SPEC_CHECKS = [
     not_a_server_error,

@@ -1,4 +1,4 @@
-"""Helpers shared by the web tests: enrol a gallery reference over HTTP, open a page tab."""
+"""Helpers shared by the web tests: search and enrol over HTTP, open a page tab."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ def enrol(client: FlaskClient, name: str, label: str, seed: int, **form: str) ->
     response = client.post(f"{GALLERIES}/{name}/items", data=data)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def search(client: FlaskClient, data: bytes, **form: str) -> tuple[int, dict]:
+    """POST `data` as the query image of /api/v1/search with `form`: (status, JSON body)."""
+    response = client.post("/api/v1/search", data={"image": (io.BytesIO(data), "q.png"), **form})
+    return response.status_code, response.get_json()
 
 
 def open_tab(page: Page, name: str) -> None:

@@ -16,6 +16,7 @@ from indexer.catalog.schema import Image
 from indexer.catalog.settings import Settings
 from search.runtime import Runtime, build_runtime
 from tests.conftest import make_image
+from tests.web.support import search
 from web import create_app
 
 
@@ -28,11 +29,6 @@ def png_bytes(seed: int, size: tuple[int, int] = (96, 80)) -> bytes:
 def image_id(runtime: Runtime, path: Path) -> int:
     with runtime.sessions() as session:
         return session.scalar(select(Image.id).where(Image.uri == str(path.resolve())))
-
-
-def search(client: FlaskClient, data: bytes, **form: str) -> tuple[int, dict]:
-    response = client.post("/api/v1/search", data={"image": (io.BytesIO(data), "q.png"), **form})
-    return response.status_code, response.get_json()
 
 
 def test_search_returns_the_same_image_first(

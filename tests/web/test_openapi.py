@@ -79,6 +79,16 @@ def exchanges(
         ("/api/v1/search", "post", lambda: c.post("/api/v1/search", data={"k": "3"}), 400),
         ("/api/v1/search", "post", lambda: c.post("/api/v1/search", data={
             "image": (io.BytesIO(tga()), "x.tga")}), 415),  # Pillow reads TGA; we do not
+        ("/api/v1/search", "post", lambda: c.post("/api/v1/search", data={
+            "image": image(1), "box": "0,0,16,16"}), 200),
+        ("/api/v1/search", "post", lambda: c.post("/api/v1/search", data={
+            "image": image(1), "box": "0,0,4000,16"}), 400),
+        ("/api/v1/search", "post", lambda: c.post("/api/v1/search", data={
+            "positive_id": ["1", "2"], "negative_id": "4", "negative_image": image(3)}), 200),
+        ("/api/v1/search", "post", lambda: c.post("/api/v1/search", data={
+            "positive_id": "424242"}), 404),
+        ("/api/v1/search", "post", lambda: c.post("/api/v1/search", data={
+            "positive_id": ["1"] * 65}), 413),
         ("/api/v1/search/batch", "post", lambda: c.post("/api/v1/search/batch", data={
             "image": [image(2), (io.BytesIO(b"junk"), "bad")], "id": ["1", "424242"]}), 200),
         ("/api/v1/search/batch", "post", lambda: c.post("/api/v1/search/batch", data={
@@ -93,6 +103,8 @@ def exchanges(
         (img, "get", lambda: c.get("/api/v1/images/99999999999999999999"), 404),
         (img + "/similar", "get", lambda: c.get("/api/v1/images/1/similar?k=3"), 200),
         (img + "/similar", "get", lambda: c.get("/api/v1/images/1/similar?k=0"), 400),
+        (img + "/similar", "get", lambda: c.get("/api/v1/images/1/similar?box=0,0,20,20"), 200),
+        (img + "/similar", "get", lambda: c.get("/api/v1/images/1/similar?box=1,2"), 400),
         (img + "/file", "get", lambda: c.get("/api/v1/images/1/file"), 200),
         (img + "/thumbnail", "get", lambda: c.get("/api/v1/images/2/thumbnail?size=32"), 200),
         (img + "/thumbnail", "get", lambda: c.get("/api/v1/images/777/thumbnail"), 404),

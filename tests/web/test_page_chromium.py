@@ -65,10 +65,11 @@ def test_marking_results_right_and_wrong_stores_feedback(
     _upload(page, _indexed_file(image_folder))
     results = page.locator("#results li")
     expect(results).to_have_count(12)
-    results.nth(0).locator("button.mark.right").click()
-    expect(results.nth(0).locator(".feedback")).to_have_attribute("data-marked", "right")
+    results.nth(0).locator("button.mark.right").click()  # the marks refine the results at once
+    expect(page.locator('#examples li[data-verdict="right"]')).to_have_count(1)
+    expect(page.locator("#status")).to_contain_text("Refined by 1")
     results.nth(3).locator("button.mark.wrong").click()
-    expect(results.nth(3).locator(".feedback")).to_have_attribute("data-marked", "wrong")
+    expect(page.locator('#examples li[data-verdict="wrong"]')).to_have_count(1)
     expect(page.locator("#status")).to_contain_text("marked wrong")
     with live_server.runtime.sessions() as session:
         pairs = feedback_pairs(session)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from indexer.catalog.errors import ConfigError, LookalikeError
 from indexer.catalog.settings import Settings
 from indexer.ingest.queues import CPU_QUEUE, EMBED_QUEUE, QUEUE, QUEUES
+from web.cli.examples import add_example_options, combined, search_combined
 
 if TYPE_CHECKING:
     from indexer.catalog.jobs import JobProgress
@@ -56,9 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="KEY:VALUE",
         help="only results whose metadata KEY equals VALUE (repeatable: all must match)",
     )
-    p.set_defaults(
-        handler=lambda a, s: search(s, a.images, ids=a.ids, k=a.k, as_json=a.json, filters=a.filter)
-    )
+    add_example_options(p)
+    p.set_defaults(handler=_search_command)
 
     p = sub.add_parser("serve", help="serve the page and JSON API")
     p.add_argument("--host", default="127.0.0.1")
@@ -190,6 +190,12 @@ def summary_line(result: JobProgress, run: IndexRun) -> str:
     return ", ".join(parts)
 
 
+def _search_command(a: argparse.Namespace, s: Settings) -> int:
+    if combined(a):
+        return search_combined(a, s)
+    return search(s, a.images, ids=a.ids, k=a.k, as_json=a.json, filters=a.filter, box=a.box)
+
+
 def search(
     settings: Settings,
     images: Sequence[str],
@@ -198,27 +204,31 @@ def search(
     k: int,
     as_json: bool,
     filters: Sequence[str] = (),
+    box: str | None = None,
 ) -> int:
     """Answer every query image and catalog id in one batch; a bad query is reported, the
     others still answered (the twin of POST /api/v1/search/batch)."""
     if not images and not ids:
         raise ConfigError("give query image files, --id catalog ids, or both")
     from indexer.encoder.decode import read_bytes
+    from indexer.encoder.region import Box
     from search.batch import MAX_QUERIES, BatchQuery, search_batch
     from search.filters import MetadataFilter
     from search.runtime import build_runtime
 
     where = MetadataFilter.parse(filters)
+    region = None if box is None else Box.parse(box)
     engine = build_runtime(settings, load="now").engine
     unread: dict[int, LookalikeError] = {}
     queries: list[BatchQuery] = []
     for position, path in enumerate(images):
         try:
-            queries.append(BatchQuery(name=path, data=read_bytes(Path(path).expanduser())))
+            data = read_bytes(Path(path).expanduser())
+            queries.append(BatchQuery(name=path, data=data, box=region))
         except LookalikeError as exc:
             unread[position] = exc
             queries.append(BatchQuery(name=path))
-    queries += [BatchQuery(image_id=image_id) for image_id in ids]
+    queries += [BatchQuery(image_id=image_id, box=region) for image_id in ids]
     answers = []
     for start in range(0, len(queries), MAX_QUERIES):
         part = search_batch(engine, queries[start : start + MAX_QUERIES], k=k, where=where)

@@ -52,6 +52,7 @@
       return;
     }
     lastQuery = { kind: "file", file: file };
+    announce("lookalike:query", lastQuery);
     showQuery(URL.createObjectURL(file), file.name);
     const form = new FormData();
     form.append("image", file);
@@ -67,6 +68,7 @@
 
   async function searchById(id, uri) {
     lastQuery = { kind: "id", id: id, uri: uri };
+    announce("lookalike:query", lastQuery);
     showQuery("api/v1/images/" + id + "/thumbnail?size=512", uri);
     setStatus("Searching…");
     try {
@@ -107,9 +109,15 @@
       await readJson(await window.lookalikeFetch("api/v1/feedback", { method: "POST", body: form }));
       box.dataset.marked = verdict;
       setStatus("Thanks: marked " + verdict + ".");
+      announce("lookalike:marked", { id: resultId, verdict: verdict });
     } catch (err) {
       setStatus(err.message, true);
     }
+  }
+
+  // refine.js (regions, relevance feedback) listens to these and re-renders through `render`.
+  function announce(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
   }
 
   function render(body) {
@@ -152,6 +160,11 @@
     document.dispatchEvent(new CustomEvent("lookalike:results", { detail: { query: lastQuery } }));
     setStatus(body.results.length + " results in " + body.took_ms.toFixed(1) + " ms");
   }
+
+  window.lookalikeSearch = {
+    query: function () { return lastQuery; },
+    k: k, render: render, readJson: readJson, setStatus: setStatus,
+  };
 
   fileInput.addEventListener("change", function () { searchFile(fileInput.files[0]); });
   kInput.addEventListener("change", function () {
