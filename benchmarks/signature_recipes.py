@@ -56,6 +56,8 @@ Rows = list[tuple[str, str]]
 SHORT_EPOCHS = {"steps_per_epoch": 20, "epochs": 1000, "patience": 15}
 RECIPES: dict[str, dict[str, Any]] = {
     "chosen": {},  # what `lookalike train` picks for the fold with no options
+    # as chosen, but validated as before forgery-aware selection: mAP@R over all labels
+    "chosen-mapr": {"forgery_suffix": None},
     "ink": {"fit": "ink"},
     "ink-affine": {"fit": "ink", "distortion": "affine"},
     "stretch-affine": {"distortion": "affine"},
