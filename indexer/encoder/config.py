@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from indexer.encoder.fit import check_fit
+from indexer.encoder.fit_names import check_fit
 
 # Input scalings, as (mean, std) of pixels in [0, 1]: x -> (x - mean) / std.
 # EfficientNet-Lite's published preprocessing is (pixel - 127) / 128, inputs in [-1, 1]

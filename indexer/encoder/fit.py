@@ -12,22 +12,13 @@ trained with one fit is always served with the same one (it is part of the `Enco
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 import numpy as np
 from PIL import Image
 
-FitName = Literal["stretch", "pad", "ink"]
-FITS: tuple[str, ...] = get_args(FitName)
 MIN_CONTRAST = 40  # grey levels between paper and ink below which there is no ink to crop to
 SPECK_SHARE = 0.002  # ink of the outermost 0.2% rows/columns is dust, not strokes
 MARGIN = 0.04  # of the ink box's longer side, kept around the strokes
 SAMPLE = 65536  # pixels enough to estimate the paper and ink levels or the background
-
-
-def check_fit(name: str) -> None:
-    if name not in FITS:
-        raise ValueError(f"fit must be one of {FITS}, got {name!r}")
 
 
 def fit_square(image: Image.Image, fit: str) -> Image.Image:

@@ -155,9 +155,9 @@ def load_onnx(
 
 def quantized(fp32: Path, config: EncoderConfig) -> Path:
     """The cached INT8 twin of the export `fp32`, quantised (atomically) when missing."""
-    from indexer.encoder.onnx_int8 import quantize
+    from indexer.encoder.onnx_int8 import RECIPE_VERSION, quantize
 
-    path = fp32.with_name(f"{fp32.stem}-int8.onnx")
+    path = fp32.with_name(f"{fp32.stem}-q{RECIPE_VERSION}-int8.onnx")
     if path.is_file():
         return path
     write_atomically(path, lambda tmp: quantize(fp32, tmp, config))

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from indexer.catalog.distance_names import DISTANCES, DistanceName, check_distance
-from indexer.encoder.fit import check_fit
+from indexer.encoder.fit_names import check_fit
 
 LossName = Literal["triplet", "contrastive"]
 MinerName = Literal["batch-hard", "semi-hard", "all"]

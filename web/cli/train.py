@@ -14,7 +14,7 @@ from indexer.catalog.distance_names import DISTANCES
 from indexer.catalog.errors import ConfigError
 from indexer.catalog.settings import DEVICES, Settings
 from indexer.encoder.backbones import BACKBONES
-from indexer.encoder.fit import FITS
+from indexer.encoder.fit_names import FITS
 from indexer.training.config import DISTORTIONS, LOSSES, MINERS, TrainConfig
 
 if TYPE_CHECKING:
