@@ -256,12 +256,17 @@ def print_result(result: TrainResult) -> None:
         print(line)
 
 
+METRIC_NAMES = {"map@r": "mAP@R", "forgery_auc": "genuine-vs-forgery ROC AUC"}
+FEW_VALIDATION_LABELS = 20  # below this the verdict comes with a caution
+
+
 def verdict_lines(verdict: dict[str, Any]) -> list[str]:
     """The never-worse outcome in words: one line per reference model, then the verdict."""
     if not verdict:
         return []
     lines, losses = [], []
     n = verdict["validation_labels"]
+    metric = METRIC_NAMES.get(verdict.get("metric", "map@r"), verdict.get("metric", "map@r"))
     if verdict["default_model"] is not None:
         where = (
             f"{verdict['default_sample_labels']} held-out labels "
@@ -269,20 +274,27 @@ def verdict_lines(verdict: dict[str, Any]) -> list[str]:
             + (", a sample)" if verdict["default_sampled"] else ")")
         )
         before, after = verdict["default_model"], verdict["trained_on_default_sample"]
-        lines.append(f"default   mAP@R {before:.4f} off the shelf -> {after:.4f} on {where}")
+        lines.append(f"default   {metric} {before:.4f} off the shelf -> {after:.4f} on {where}")
         if not verdict["beats_default_model"]:
-            losses.append(f"off the shelf, on {where}: mAP@R {before:.2f} -> {after:.2f}")
+            losses.append(f"off the shelf, on {where}: {metric} {before:.2f} -> {after:.2f}")
     elif verdict["default_model_note"]:
         lines.append(f"default   {verdict['default_model_note']}")
     if not verdict["beats_starting_model"]:
         before, after = verdict["starting_model"], verdict["trained"]
-        losses.append(f"as it started, on {n} held-out labels: mAP@R {before:.2f} -> {after:.2f}")
+        losses.append(
+            f"as it started, on {n} held-out labels: {metric} {before:.2f} -> {after:.2f}"
+        )
     if not losses:
         lines.append(f"verdict   training beat the untrained model on {n} held-out labels")
     for loss in losses:
         lines.append(
             f"verdict   training did not beat the untrained model ({loss}); keep serving "
             "the current model (the checkpoint records beats_baseline false)"
+        )
+    if 0 < n < FEW_VALIDATION_LABELS:
+        lines.append(
+            f"caution   {n} held-out labels are a small check: a verdict on so few can flip on "
+            "other labels; confirm with `lookalike evaluate` on labels kept apart from training"
         )
     return lines
 

@@ -15,11 +15,20 @@ from tests.conftest import strokes
 
 
 def scan(seed: int) -> Image.Image:
-    """Grey ink on off-white, noisy paper: a signature scan (not line art)."""
+    """Grey ink on off-white, slightly noisy paper: a signature scan (not line art: its
+    strokes have grey edges and shades, about 15% mid-tones)."""
     rng = np.random.default_rng(seed)
-    paper = rng.normal(200, 25, (200, 300)).clip(0, 255)
+    paper = rng.normal(236, 6, (200, 300)).clip(0, 255)
     paper[80:120, 40:260] = rng.normal(110, 30, (40, 220)).clip(0, 255)  # the ink
     return Image.fromarray(paper.astype(np.uint8), "L")
+
+
+def grey_photo(seed: int) -> Image.Image:
+    """A grayscale photo: smooth tones everywhere, few pixels near black or white."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:200, 0:300]
+    tones = 128 + 60 * np.sin(x / (20 + seed % 7)) * np.cos(y / 30) + rng.normal(0, 8, y.shape)
+    return Image.fromarray(tones.clip(0, 255).astype(np.uint8), "L")
 
 
 def photo(seed: int) -> Image.Image:
@@ -51,10 +60,21 @@ def test_binary_strokes_are_line_art_and_get_the_line_art_recipe() -> None:
 
 def test_grayscale_scans_get_the_small_cnn_at_a_larger_input() -> None:
     profile = inspect_images(dataset(scan, 12, 3))
-    assert profile.kind == "grayscale"
+    assert profile.kind == "grayscale" and 0.75 <= profile.extreme_share < 0.95
     config, _ = choose_recipe(profile, device="cpu", budget_s=900)
     assert config.backbone == "small_cnn" and config.grayscale
     assert 64 <= config.input_size <= 128 and config.per_label == 3
+
+
+def test_grayscale_photos_get_the_pretrained_backbone_like_colour_photos() -> None:
+    profile = inspect_images(dataset(grey_photo, 12, 3))
+    assert profile.kind == "grayscale" and profile.extreme_share < 0.5
+    config, reasons = choose_recipe(profile, device="cpu", budget_s=900)
+    assert config.backbone == "efficientnet_lite0" and not config.grayscale
+    assert config.freeze_backbone
+    assert any(r.startswith("backbone") and "grayscale photos" in r for r in reasons)
+    given, _ = choose_recipe(profile, device="cpu", budget_s=900, overrides={"grayscale": True})
+    assert given.backbone == "small_cnn" and given.grayscale
 
 
 def test_colour_photos_get_the_pretrained_backbone_head_first() -> None:

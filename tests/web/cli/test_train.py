@@ -230,6 +230,7 @@ def test_a_model_that_did_not_beat_the_untrained_one_needs_force_to_serve(
     assert main(["train", "--data", str(labelled), "--out", str(out), *frozen, *FAST]) == 0
     printed = capsys.readouterr().out
     assert "did not beat the untrained model (as it started, on 2 held-out labels" in printed
+    assert "caution   2 held-out labels are a small check" in printed
     meta = load_checkpoint(out).metadata
     assert meta["beats_baseline"] is False
     assert meta["never_worse"]["trained"] == meta["never_worse"]["starting_model"]
@@ -249,3 +250,16 @@ def test_budget_option_parses_and_defaults_by_device() -> None:
     assert cli_train.overrides_from_args(parse(["--data", "d", "--out", "m.pt"])) == {}
     given = cli_train.overrides_from_args(parse(["--data", "d", "--out", "m", "--no-flip"]))
     assert given == {"flip": False}
+
+
+def test_the_verdict_names_its_metric_and_stays_quiet_about_many_labels() -> None:
+    verdict = {
+        "metric": "forgery_auc", "validation_labels": 40, "trained": 0.88,
+        "starting_model": 0.87, "beats_starting_model": True, "default_model": 0.84,
+        "trained_on_default_sample": 0.88, "default_sample_labels": 40,
+        "default_sample_images": 300, "default_sampled": False, "beats_default_model": True,
+    }  # fmt: skip
+    lines = cli_train.verdict_lines(verdict)
+    assert lines[0].startswith("default   genuine-vs-forgery ROC AUC 0.8400 off the shelf")
+    assert lines[-1] == "verdict   training beat the untrained model on 40 held-out labels"
+    assert not any("mAP@R" in line or line.startswith("caution") for line in lines)
