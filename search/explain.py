@@ -2,7 +2,9 @@
 
 One explanation embeds each image once and once per blanked grid cell, through the serving
 model's embedder whatever runs it (ONNX Runtime or PyTorch): 2 + 2 G² inputs in batches.
-The images may be uploads (bytes) or catalog ids (their indexed, hash-checked files).
+The images may be uploads (bytes) or catalog ids (their indexed, hash-checked files), each
+optionally a region `box` of it, decoded and cropped as a search by that region does, so the
+similarity is the score such a search gives.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from PIL import Image
 from indexer.catalog.indexed_file import read_indexed, stored_file
 from indexer.catalog.types import Embeddings
 from indexer.encoder.attribution import DEFAULT_GRID, MAX_GRID, occlusion_pair
-from indexer.encoder.decode import decode_image
 from indexer.encoder.heatmap import overlay, png_bytes
+from indexer.encoder.region import Box, InvalidBoxError, decode_region
 from search.deadline import NO_DEADLINE, Deadline
 from search.engine import QueryEngine
 from search.errors import InvalidGridError
@@ -59,14 +61,20 @@ def explain_pair(
     *,
     grid: int = DEFAULT_GRID,
     deadline: Deadline = NO_DEADLINE,
+    first_box: Box | None = None,
+    second_box: Box | None = None,
 ) -> Explanation:
-    """Explain the serving model's similarity of two images with a `grid` x `grid` occlusion;
-    `deadline` is checked before each batch of inputs."""
+    """Explain the serving model's similarity of two images (or of regions `first_box`,
+    `second_box` of them) with a `grid` x `grid` occlusion of each; `deadline` is checked
+    before each batch of inputs."""
     start = time.perf_counter()
     check_grid(grid)
     serving = engine.serving.current()
     embedder = serving.embedder
-    images = [_decoded(engine, ref, embedder.draft_size) for ref in (first, second)]
+    images = [
+        _decoded(engine, ref, box, embedder.draft_size, side)
+        for ref, box, side in ((first, first_box, "a"), (second, second_box, "b"))
+    ]
     a, b = (embedder.prepare(image) for image in images)  # (C, S, S) each
 
     def embed(arrays: Sequence[np.ndarray]) -> Embeddings:
@@ -82,11 +90,22 @@ def explain_pair(
     )
 
 
-def _decoded(engine: QueryEngine, ref: ImageRef, draft_size: int) -> Image.Image:
+def _decoded(
+    engine: QueryEngine, ref: ImageRef, box: Box | None, draft_size: int | None, side: str
+) -> Image.Image:
+    """As `QueryEngine.embed_bytes` decodes (the same drafting, the same crop); a box outside
+    the image is an InvalidBoxError naming its side ("box_a: ...")."""
     data = ref if isinstance(ref, bytes) else _catalog_bytes(engine, ref)
-    return decode_image(
-        data, max_pixels=engine.max_pixels, draft_size=draft_size, budget=engine.decode_budget
-    )
+    try:
+        return decode_region(
+            data,
+            box,
+            max_pixels=engine.max_pixels,
+            draft_size=draft_size,
+            budget=engine.decode_budget,
+        )
+    except InvalidBoxError as exc:
+        raise InvalidBoxError(f"box_{side}: {exc}") from exc
 
 
 def _catalog_bytes(engine: QueryEngine, image_id: int) -> bytes:

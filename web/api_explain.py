@@ -9,6 +9,7 @@ from search.deadline import Deadline
 from search.explain import explain_pair
 from web import serialize
 from web.api import int_arg, runtime
+from web.example_params import box_arg
 from web.params import upload_or_id
 
 bp = Blueprint("explain", __name__, url_prefix="/api/v1")
@@ -16,7 +17,8 @@ bp = Blueprint("explain", __name__, url_prefix="/api/v1")
 
 @bp.post("/explain")
 def explain() -> Response:
-    """Multipart `image_a` or form `id_a`, and `image_b` or `id_b`; optional form `grid`."""
+    """Multipart `image_a` or form `id_a`, and `image_b` or `id_b`; optional form `grid`,
+    `box_a` and `box_b` (a region of that image, as `box` of a search)."""
     grid = int_arg(request.form, "grid", DEFAULT_GRID)
     rt = runtime()
     deadline = Deadline(rt.settings.request_timeout_s)
@@ -26,5 +28,7 @@ def explain() -> Response:
         upload_or_id("image_b", "id_b"),
         grid=grid,
         deadline=deadline,
+        first_box=box_arg(request.form, "box_a"),
+        second_box=box_arg(request.form, "box_b"),
     )
     return jsonify(serialize.explanation(result))

@@ -11,15 +11,15 @@ from typing import Any
 
 from flask import request
 
-from indexer.encoder.region import Box
+from indexer.encoder.region import Box, parse_field
 from search.examples import MAX_EXAMPLES, Example, TooManyExamplesError
 from web.params import catalog_id
 
 
-def box_arg(source: Any) -> Box | None:
-    """Field `box` ("left,top,right,bottom" in pixels of the upright image), or None."""
-    raw = source.get("box")
-    return None if raw in (None, "") else Box.parse(raw)
+def box_arg(source: Any, field: str = "box") -> Box | None:
+    """Field `field` ("left,top,right,bottom" in pixels of the upright image), or None."""
+    raw = source.get(field)
+    return None if raw in (None, "") else parse_field(raw, field)
 
 
 def examples_arg() -> list[Example]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from indexer.encoder.attribution import DEFAULT_GRID, MAX_GRID
+from web.openapi_examples import BOX
 from web.openapi_parts import (
     BINARY,
     INTEGER,
@@ -56,6 +57,15 @@ def paths() -> dict[str, Any]:
             "image_b": BINARY,
             "id_b": id_schema(),
             "grid": {**INTEGER, "minimum": 1, "maximum": MAX_GRID, "default": DEFAULT_GRID},
+            "box_a": {
+                **BOX,
+                "description": "explain this region of image A (the similarity "
+                "is then what a search by that region scores): " + BOX["description"],
+            },
+            "box_b": {
+                **BOX,
+                "description": "explain this region of image B: " + BOX["description"],
+            },
         }
     )
     schema = body["content"]["multipart/form-data"]["schema"]

@@ -90,6 +90,17 @@ class Box:
         return image.crop((left, top, min(right, image.width), min(bottom, image.height)))
 
 
+def parse_field(raw: str, field: str) -> Box:
+    """`Box.parse` of the value of option or form field `field`, its errors naming the field
+    when it is not the plain `box`."""
+    try:
+        return Box.parse(raw)
+    except InvalidBoxError as exc:
+        if field == "box":
+            raise
+        raise InvalidBoxError(f"{field}: {exc}") from exc
+
+
 def decode_region(
     data: bytes,
     box: Box | None,

@@ -1,10 +1,13 @@
-"""Helpers shared by the web tests: search and enrol over HTTP, open a page tab."""
+"""Helpers shared by the web tests: search and enrol over HTTP, open a page tab, draw a box on
+the query image, write a mosaic of catalog images."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from flask.testing import FlaskClient
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.encoded import png
@@ -30,3 +33,25 @@ def open_tab(page: Page, name: str) -> None:
     """Click the page's tab `name` and wait for its panel."""
     page.locator(f"#tab-{name}").click()
     expect(page.locator(f"#panel-{name}")).to_be_visible()
+
+
+def write_mosaic(sources: list[Path], path: Path) -> Path:
+    """Four 96x80 catalog images in a lossless 192x160 PNG, 2 x 2."""
+    out = Image.new("RGB", (192, 160))
+    for i, source in enumerate(sources):
+        out.paste(Image.open(source).convert("RGB"), ((i % 2) * 96, (i // 2) * 80))
+    out.save(path, format="PNG")
+    return path
+
+
+def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Drag on the query preview from `start` to `end`, in its displayed pixels."""
+    preview = page.locator("#query-image")
+    expect(preview).to_be_visible()
+    rect = preview.bounding_box()
+    assert rect is not None
+    page.mouse.move(rect["x"] + start[0], rect["y"] + start[1])
+    page.mouse.down()
+    page.mouse.move(rect["x"] + (start[0] + end[0]) / 2, rect["y"] + (start[1] + end[1]) / 2)
+    page.mouse.move(rect["x"] + end[0], rect["y"] + end[1])
+    page.mouse.up()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from PIL import Image
 
 from search.runtime import Runtime
 from tests.encoded import png
+from tests.web.support import search
 from web import create_app
 
 
@@ -90,3 +92,58 @@ def test_the_request_time_limit_stops_an_explanation(runtime: Runtime) -> None:
     client = create_app(runtime=replace(runtime, settings=settings)).test_client()
     body = explain(client, 504, id_a="1", id_b="2")
     assert body["error"]["code"] == "request_timeout"
+
+
+def side_by_side(first: bytes, second: bytes) -> bytes:
+    """Two 96x80 images side by side as one lossless 192x80 PNG."""
+    out = Image.new("RGB", (192, 80))
+    for i, data in enumerate((first, second)):
+        out.paste(Image.open(io.BytesIO(data)).convert("RGB"), (i * 96, 0))
+    buffer = io.BytesIO()
+    out.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_region_of_a_is_explained_with_the_score_a_search_by_it_gives(
+    client: FlaskClient, image_folder: Path
+) -> None:
+    pair = side_by_side(png(11), (image_folder / "a" / "img_0002.png").read_bytes())
+    status, found = search(client, pair, box="96,0,192,80", k="3")
+    assert status == 200, found
+    for result in found["results"]:
+        body = explain(client, image_a=pair, box_a="96,0,192,80", id_b=str(result["id"]), grid="3")
+        assert body["similarity"] == pytest.approx(result["score"], abs=1e-4)
+        assert overlay(body["image_a"]).size == (384, 320)  # the region's 96x80, not 192x80
+    whole = explain(client, image_a=pair, id_b=str(found["results"][0]["id"]), grid="3")
+    assert whole["similarity"] < found["results"][0]["score"] - 1e-3
+    assert overlay(whole["image_a"]).size == (384, 160)
+
+
+def test_a_region_of_b_by_catalog_id(client: FlaskClient) -> None:
+    boxed = explain(client, id_a="1", id_b="1", box_b="0,0,48,40", grid="3")
+    cropped = explain(client, image_a=crop_png(client, 1, (0, 0, 48, 40)), id_b="1", grid="3")
+    assert boxed["similarity"] == pytest.approx(cropped["similarity"], abs=1e-4)
+    assert boxed["similarity"] < 0.9999  # a quarter of the image is not the image
+
+
+def crop_png(client: FlaskClient, image_id: int, box: tuple[int, int, int, int]) -> bytes:
+    data = client.get(f"/api/v1/images/{image_id}/file").get_data()
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(data)).convert("RGB").crop(box).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"box_a": "1,2,3"}, "box_a: box must be four numbers"),
+        ({"box_b": "0,0,4,4"}, "box_b: box"),
+        ({"box_a": "0,0,500,80"}, "box_a: box 0,0,500,80 is not inside"),  # the image is 96x80
+        ({"box_b": "nan,0,9,9"}, "box_b: box must be four finite numbers"),
+    ],
+)
+def test_a_bad_region_is_a_400_naming_its_field(
+    client: FlaskClient, fields: dict[str, str], needle: str
+) -> None:
+    body = explain(client, 400, id_a="1", id_b="2", **fields)
+    assert needle in body["error"]["message"] and body["error"]["code"] == "invalid_box"

@@ -10,7 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import make_image
 from tests.web.conftest import LiveServer
-from tests.web.support import open_tab
+from tests.web.support import drag, open_tab, write_mosaic
 
 SHOWN = re.compile(r"^Similarity -?\d\.\d{3} · 7×7 occlusion in \d+ ms$")
 
@@ -68,4 +68,34 @@ def test_why_on_a_result_of_an_upload_and_of_a_catalog_image(
     assert reply.value.status == 200
     assert "id_a" in (reply.value.request.post_data or "")
     expect(box.locator(".status")).to_have_text(SHOWN)
+    loaded(box.locator(".explain-overlay img"))
+
+
+def test_why_explains_the_region_searched_and_names_the_marks_it_leaves_out(
+    page: Page, live_server: LiveServer, image_folder: Path, tmp_path: Path
+) -> None:
+    sources = [image_folder / "a" / f"img_{i:04d}.png" for i in range(4)]
+    page.locator("#file-input").set_input_files(str(write_mosaic(sources, tmp_path / "m.png")))
+    results = page.locator("#results li")
+    expect(results).to_have_count(12)
+    scale = page.locator("#query-image").evaluate("i => i.clientWidth / i.naturalWidth")
+    drag(page, (96 * scale, 0), (192 * scale + 5, 80 * scale))  # clamped to 96,0,192,80
+    expect(page.locator("#refine-summary")).to_have_text("Refined by region 96,0,192,80")
+    first = results.first  # the quadrant's source image, at 1.000
+    expect(first.locator("button.why")).to_have_count(1)
+    score = float((first.locator(".score").inner_text()).split()[-1])
+    first.locator("button.why").click()  # (Chromium hides a multipart body with a file)
+    box = page.locator("#search-explain")
+    expect(box.locator(".status")).to_have_text(SHOWN)
+    loaded(box.locator(".explain-overlay img"))
+    expect(box.locator("figcaption").first).to_have_text("Query region 96,0,192,80")
+    shown = float(box.locator(".status").inner_text().split()[1])
+    assert abs(shown - score) <= 0.0015  # the region search's score (the mosaic's is lower)
+
+    results.nth(1).locator("button.mark.right").click()
+    expect(page.locator("#status")).to_contain_text("Refined by region 96,0,192,80, 1 \u2713")
+    results.first.locator("button.why").click()
+    expect(box.locator(".status")).to_contain_text(
+        "of the query region alone (the result's score also counts your 1 \u2713 / \u2717 mark)"
+    )
     loaded(box.locator(".explain-overlay img"))

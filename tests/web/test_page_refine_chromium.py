@@ -6,33 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PIL import Image
 from playwright.sync_api import Page, expect
 
 from search.examples import Example, search_examples
 from tests.web.conftest import LiveServer
-
-
-def write_mosaic(sources: list[Path], path: Path) -> Path:
-    """Four 96x80 catalog images in a lossless 192x160 PNG, 2 x 2."""
-    out = Image.new("RGB", (192, 160))
-    for i, source in enumerate(sources):
-        out.paste(Image.open(source).convert("RGB"), ((i % 2) * 96, (i // 2) * 80))
-    out.save(path, format="PNG")
-    return path
-
-
-def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
-    """Drag on the query preview from `start` to `end`, in its displayed pixels."""
-    preview = page.locator("#query-image")
-    expect(preview).to_be_visible()
-    rect = preview.bounding_box()
-    assert rect is not None
-    page.mouse.move(rect["x"] + start[0], rect["y"] + start[1])
-    page.mouse.down()
-    page.mouse.move(rect["x"] + (start[0] + end[0]) / 2, rect["y"] + (start[1] + end[1]) / 2)
-    page.mouse.move(rect["x"] + end[0], rect["y"] + end[1])
-    page.mouse.up()
+from tests.web.support import drag, write_mosaic
 
 
 def shown_ids(page: Page) -> list[int]:

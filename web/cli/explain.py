@@ -27,16 +27,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", required=True, help="folder to write " + ", ".join(FILES) + " into")
     p.add_argument("--grid", type=int, default=DEFAULT_GRID,
                    help=f"cells per side, 1 to {MAX_GRID} (default {DEFAULT_GRID})")  # fmt: skip
+    for side in ("a", "b"):
+        p.add_argument(f"--box-{side}", metavar="L,T,R,B",
+                       help=f"explain this region of image {side.upper()}: left,top,right,bottom "
+                       "in pixels of the upright image")  # fmt: skip
     p.set_defaults(handler=_explain)
 
 
 def _explain(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.encoder.region import parse_field
     from search.explain import explain_pair
     from search.runtime import build_runtime
     from web import serialize
 
     engine = build_runtime(settings, load="lazy").engine
-    result = explain_pair(engine, _image(args.image_a), _image(args.image_b), grid=args.grid)
+    boxes = [
+        None if raw is None else parse_field(raw, f"--box-{side}")
+        for raw, side in ((args.box_a, "a"), (args.box_b, "b"))
+    ]
+    result = explain_pair(
+        engine,
+        _image(args.image_a),
+        _image(args.image_b),
+        grid=args.grid,
+        first_box=boxes[0],
+        second_box=boxes[1],
+    )
     out = Path(args.out).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / FILES[0]).write_bytes(result.first.overlay_png)

@@ -2,7 +2,7 @@
 // Compare verdict and, for a clicked search result's "Why?", for the query against it.
 // The other scripts announce what to explain with events: "lookalike:compared" (detail
 // {a, b}: the two files) and "lookalike:results" (detail {query}: {kind: "file", file} or
-// {kind: "id", id}).
+// {kind: "id", id}); refine.js tells the current box and marks (lookalikeSearch.refinement).
 (function () {
   "use strict";
 
@@ -51,7 +51,7 @@
       return fig;
     }
 
-    return async function (form, captions) {
+    return async function (form, captions, note) {
       const mine = ++last;
       box.hidden = false;
       figures.hidden = legend.hidden = true;
@@ -62,8 +62,8 @@
         if (mine !== last) return;
         figures.replaceChildren(figure(body.image_a, captions[0]), figure(body.image_b, captions[1]));
         figures.hidden = legend.hidden = false;
-        status.textContent = "Similarity " + body.similarity.toFixed(3) + " · " + body.grid + "×" +
-          body.grid + " occlusion in " + Math.round(body.took_ms) + " ms";
+        status.textContent = "Similarity " + body.similarity.toFixed(3) + (note ? " " + note : "") +
+          " · " + body.grid + "×" + body.grid + " occlusion in " + Math.round(body.took_ms) + " ms";
       } catch (err) {
         if (mine !== last) return;
         status.textContent = err.message;
@@ -105,11 +105,18 @@
       why.type = "button";
       why.title = "Show what made this result look like the query";
       why.addEventListener("click", function () {
+        const search = window.lookalikeSearch;
+        const refined = search && search.refinement ? search.refinement() : { box: null, marks: 0 };
         const form = new FormData();
         if (query.kind === "file") form.append("image_a", query.file);
         else form.append("id_a", String(query.id));
+        if (refined.box) form.append("box_a", refined.box.join(","));
         form.append("id_b", li.dataset.id);
-        explainResult(form, ["Query", li.querySelector(".uri").textContent || "Result"]);
+        const note = refined.marks ? "of the query" + (refined.box ? " region" : "") +
+          " alone (the result's score also counts your " + refined.marks + " \u2713 / \u2717 mark" +
+          (refined.marks > 1 ? "s" : "") + ")" : "";
+        explainResult(form, [refined.box ? "Query region " + refined.box.join(",") : "Query",
+          li.querySelector(".uri").textContent || "Result"], note);
         searchBox.scrollIntoView({ block: "nearest" });
       });
       li.append(why);

@@ -43,6 +43,11 @@
   let marked = []; // [{id, verdict}] in the order marked
   let serial = 0; // answers of superseded searches are dropped
 
+  // What the current results are refined by, for explain.js: the box, and how many marks.
+  page.refinement = function () {
+    return { box: box ? box.slice() : null, marks: marked.length };
+  };
+
   document.addEventListener("lookalike:query", function (event) {
     box = null;
     marked = [];

@@ -56,3 +56,26 @@ def test_catalog_ids_and_bad_inputs(
     assert main(["explain", "1", "2", "--grid", "13", "--out", str(tmp_path / "x")]) == 2
     assert "grid" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_regions_of_either_image(
+    env: Settings, image_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = sorted(image_folder.rglob("*.png"))[0]  # 96 x 80
+    whole, region = tmp_path / "whole", tmp_path / "region"
+    assert main(["explain", str(a), str(a), "--out", str(whole), "--grid", "2"]) == 0
+    assert main(["explain", str(a), str(a), "--box-b", "0,0,48,80", "--grid", "2",
+                 "--out", str(region)]) == 0  # fmt: skip
+    capsys.readouterr()
+    plain = json.loads((whole / "explanation.json").read_text())
+    boxed = json.loads((region / "explanation.json").read_text())
+    assert plain["similarity"] == pytest.approx(1.0, abs=1e-4)
+    assert boxed["similarity"] < 0.9999  # half of the image is not the image
+    assert (boxed["image_a"]["width"], boxed["image_a"]["height"]) == (384, 320)
+    assert boxed["image_b"]["height"] == 384 > boxed["image_b"]["width"]  # the 48x80 region
+    bad = tmp_path / "bad"
+    assert main(["explain", str(a), str(a), "--box-a", "0,0,9", "--out", str(bad)]) == 2
+    assert "--box-a: box must be four numbers" in capsys.readouterr().err
+    assert main(["explain", str(a), str(a), "--box-b", "0,0,97,80", "--out", str(bad)]) == 2
+    assert "box_b: box 0,0,97,80 is not inside the image" in capsys.readouterr().err
+    assert not bad.exists()
