@@ -79,6 +79,26 @@ def default_run(
     }
 
 
+def own_verdict(outcome: dict[str, Any]) -> str:
+    """What `lookalike train` concluded, with its bootstrap over the validation labels."""
+    record = outcome.get("never_worse") or {}
+    beats = outcome.get("beats_baseline")
+    if beats is None:
+        return "n/a"
+    if beats:
+        said = "beat the untrained model"
+    elif record.get("clear_win") is False and record.get("beats_starting_model"):
+        said = "did NOT clearly beat it (says so)"
+    else:
+        said = "did NOT beat it (says so)"
+    shares = [
+        f"{c['p_better']:.0%} of redraws of {c['count']} {c['units']}"
+        for c in (record.get("starting_confidence"), record.get("default_confidence"))
+        if c
+    ]
+    return said + (f" (better in {'; '.join(shares)})" if shares else "")
+
+
 def table(results: dict[str, Any]) -> str:
     lines = [
         "| set | held out | metric | off-the-shelf | `lookalike train`, no options | wall time "
@@ -87,15 +107,14 @@ def table(results: dict[str, Any]) -> str:
     ]
     for entry in results.values():
         off, ours = entry["off_the_shelf"]["metrics"], entry["trained"]["metrics"]
-        beats = entry["outcome"].get("beats_baseline")
-        verdict = {True: "beat the untrained model", False: "did NOT beat it (says so)"}
+        said_all = own_verdict(entry["outcome"])
         for i, key in enumerate(entry["metrics"]):
             name = metric_name(key, ours)
             name = f"**{name}**" if key == entry["headline"] else name
             first = i == 0
             where = f"{entry['set']} | {entry['protocol']}" if first else " |"
             wall = f"{entry['wall_s']:.0f} s" if first else ""
-            said = verdict.get(beats, "n/a") if first else ""
+            said = said_all if first else ""
             change = gain(key, off[key], ours[key])
             lines.append(
                 f"| {where} | {name} | {off[key]:.3f} | {ours[key]:.3f} ({change:+.3f}) "

@@ -30,7 +30,8 @@ def never_worse_warning(loaded: LoadedModel) -> str | None:
     """Why serving `loaded` could make search worse, from its training record; else None.
 
     `lookalike train` records `beats_baseline: false` when the trained model did not beat
-    the untrained one on its held-out validation labels.
+    the untrained one on its held-out validation labels, or not clearly (`clear_win` false:
+    a gain that a redraw of those labels could undo, indexer.training.win_confidence).
     """
     if loaded.metadata.get("beats_baseline") is not False:
         return None
@@ -40,6 +41,12 @@ def never_worse_warning(loaded: LoadedModel) -> str | None:
     if record.get("beats_default_model") is False:
         before, after = record.get("default_model"), record.get("trained_on_default_sample")
     numbers = f": {metric} {before:.4f} -> {after:.4f}" if before is not None else ""
+    lost = record.get("beats_starting_model") is False or record.get("beats_default_model") is False
+    if record.get("clear_win") is False and not lost:
+        return (
+            f"model {loaded.version} did not clearly beat the untrained model on its held-out "
+            f"validation labels{numbers}, a gain that a redraw of those labels could undo"
+        )
     return (
         f"model {loaded.version} did not beat the untrained model on its held-out "
         f"validation labels{numbers}"

@@ -6,7 +6,9 @@ random small CNN) and the off-the-shelf default model the product serves untrain
 (EfficientNet-Lite0 pooled features at 224 px). The default model is slow on a CPU, so it
 scores a sample sized to `DEFAULT_SHARE` of the budget (many labels, a few images each),
 and the trained model is scored again on that same sample. `beats_baseline` is true only when the
-trained model is better than both (equal is not better).
+trained model is better than both (equal is not better) and each win is clear by a paired
+bootstrap over the validation labels (`indexer.training.win_confidence`): a gain that a
+redraw of the same few labels could undo is not claimed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from indexer.training.augment import Augment, AugmentConfig
 from indexer.training.data import LabelledSet
 from indexer.training.validation import Validator, embed_tensors, validation_inputs
 from indexer.training.verification_pairs import writer_of
+from indexer.training.win_confidence import WinConfidence
 
 if TYPE_CHECKING:
     from indexer.training.trainer import Trainer
@@ -46,13 +49,20 @@ class Reference:
     sampled: bool
     version: str = DEFAULT_VERSION
     forgery_suffix: str | None = None
+    embeddings: np.ndarray | None = None  # the default model's, of `sample`
 
-    def score(self, encoder: SiameseEncoder, augment: Augment, distance: str) -> dict[str, float]:
-        """Another model's metrics on the same images."""
+    def compare(
+        self, encoder: SiameseEncoder, augment: Augment, distance: str, metric: str
+    ) -> tuple[dict[str, float], WinConfidence | None]:
+        """Another model's metrics on the same images, and how sure its win over this is."""
         validator = Validator(
             self.sample, encoder, augment, distance, forgery_suffix=self.forgery_suffix
         )
-        return validator.metrics(encoder)
+        trained = validator.embed(encoder)
+        confidence = None
+        if self.embeddings is not None:
+            confidence = validator.confidence(trained, self.embeddings, metric)
+        return validator.scores(trained), confidence
 
 
 def score_default_model(
@@ -80,11 +90,13 @@ def score_default_model(
         return None, f"the default model needs {per_image:.2f} s an image here: not scored"
     sample = _spread_sample(val_set, cap, forgery_suffix)
     validator = Validator(sample, encoder, augment, distance, forgery_suffix=forgery_suffix)
-    metrics = validator.metrics(encoder)
+    embeddings = validator.embed(encoder)
+    metrics = validator.scores(embeddings)
     sampled = len(sample) < len(val_set)
     note = f"{len(sample)} of {len(val_set)} validation images, {sample.num_labels} labels"
     note += " (sampled)" if sampled else ""
-    return Reference(sample, metrics, sampled, model.version, forgery_suffix), note
+    reference = Reference(sample, metrics, sampled, model.version, forgery_suffix, embeddings)
+    return reference, note
 
 
 def _spread_sample(data: LabelledSet, cap: int, forgery_suffix: str | None = None) -> LabelledSet:
@@ -119,9 +131,12 @@ def verdict(
     note: str = "",
     validation_labels: int = 0,
     metric: str = METRIC,
+    starting_confidence: WinConfidence | None = None,
+    default_confidence: WinConfidence | None = None,
 ) -> dict[str, Any]:
     """Whether the trained model beat the starting and the default model on `metric`
-    (higher is better: mAP@R, or genuine-vs-forgery ROC AUC)."""
+    (higher is better: mAP@R, or genuine-vs-forgery ROC AUC), and clearly (the bootstraps
+    `starting_confidence`, `default_confidence`; not measured: None)."""
     t, s = trained.get(metric, float("nan")), starting.get(metric, float("nan"))
     out: dict[str, Any] = {
         "metric": metric,
@@ -129,8 +144,10 @@ def verdict(
         "trained": t,
         "starting_model": s,
         "beats_starting_model": bool(t > s),
+        "starting_confidence": _as_dict(starting_confidence),
         "default_model": None,
         "beats_default_model": None,
+        "default_confidence": None,
         "default_model_note": note,
     }
     if reference is not None and trained_on_sample is not None:
@@ -143,18 +160,41 @@ def verdict(
             "default_sample_labels": reference.sample.num_labels,
             "default_sampled": reference.sampled,
             "beats_default_model": bool(ts > d),
+            "default_confidence": _as_dict(default_confidence),
         }
-    out["beats_baseline"] = out["beats_starting_model"] and out["beats_default_model"] is not False
+    unclear = [
+        c for c in (starting_confidence, default_confidence) if c is not None and not c.clear
+    ]
+    out["clear_win"] = not unclear
+    out["beats_baseline"] = (
+        out["beats_starting_model"] and out["beats_default_model"] is not False and not unclear
+    )
     return out
 
 
-def judge(trainer: Trainer, metrics: dict[str, float]) -> dict[str, Any]:
-    """The verdict on a trainer's current weights, whose validation `metrics` are given."""
-    reference, on_sample = trainer.reference, None
+def _as_dict(confidence: WinConfidence | None) -> dict[str, Any] | None:
+    return None if confidence is None else confidence.to_dict()
+
+
+def judge(
+    trainer: Trainer, metrics: dict[str, float], embeddings: np.ndarray | None = None
+) -> dict[str, Any]:
+    """The verdict on a trainer's current weights, whose validation `metrics` (and validation
+    `embeddings`, for the bootstraps) are given."""
+    reference, on_sample, default_confidence = trainer.reference, None, None
+    metric, validator = trainer.metric, trainer.validator
     if reference is not None:
         on_sample = metrics
         if reference.sampled:
-            on_sample = reference.score(trainer.encoder, trainer.augment, trainer.config.distance)
+            on_sample, default_confidence = reference.compare(
+                trainer.encoder, trainer.augment, trainer.config.distance, metric
+            )
+        elif embeddings is not None and reference.embeddings is not None:
+            default_confidence = validator.confidence(embeddings, reference.embeddings, metric)
+    starting = trainer.baseline_embeddings
+    starting_confidence = None
+    if embeddings is not None and starting is not None:
+        starting_confidence = validator.confidence(embeddings, starting, metric)
     return verdict(
         metrics,
         trainer.progress.baseline,
@@ -162,5 +202,7 @@ def judge(trainer: Trainer, metrics: dict[str, float]) -> dict[str, Any]:
         trained_on_sample=on_sample,
         note=trainer.reference_note,
         validation_labels=trainer.val_labels,
-        metric=trainer.metric,
+        metric=metric,
+        starting_confidence=starting_confidence,
+        default_confidence=default_confidence,
     )

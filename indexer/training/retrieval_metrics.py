@@ -27,6 +27,7 @@ __all__ = [
     "pair_indices",
     "pair_similarities",
     "paired_similarities",
+    "query_average_precisions",
     "retrieval_metrics",
     "verification_metrics",
 ]
@@ -77,6 +78,25 @@ def retrieval_metrics(
     "map@r" (Musgrave et al. 2020: R = the number of other items with the query's label,
     AP over the first R results divided by R). Items alone in their label are not queries.
     """
+    found, average_precision, queries = _per_query(embeddings, labels, distance)
+    metrics = {f"recall@{at}": float(found[queries, i].mean()) for i, at in enumerate(RECALL_KS)}
+    metrics["map@r"] = float(average_precision[queries].mean())
+    return metrics
+
+
+def query_average_precisions(
+    embeddings: np.ndarray, labels: np.ndarray, *, distance: str = "cosine"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's AP@R as a query (n,) and which items are queries (n,) bool: mAP@R is the
+    mean of the first over the second."""
+    _, average_precision, queries = _per_query(embeddings, labels, distance)
+    return average_precision, queries
+
+
+def _per_query(
+    embeddings: np.ndarray, labels: np.ndarray, distance: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Found-within-k (n, len(RECALL_KS)), AP@R (n,) and is-a-query (n,) of every item."""
     _, codes = _check(embeddings, labels)
     r = np.bincount(codes)[codes] - 1  # (n,) relevant items per query
     if not (r > 0).any():
@@ -89,10 +109,7 @@ def retrieval_metrics(
         hits = codes[indices] == codes[rows, None]  # (c, k)
         found[rows] = np.stack([hits[:, :at].any(axis=1) for at in RECALL_KS], axis=1)
         average_precision[rows] = _ap_at_r(hits, r[rows])
-    queries = r > 0
-    metrics = {f"recall@{at}": float(found[queries, i].mean()) for i, at in enumerate(RECALL_KS)}
-    metrics["map@r"] = float(average_precision[queries].mean())
-    return metrics
+    return found, average_precision, r > 0
 
 
 def _ap_at_r(hits: np.ndarray, r: np.ndarray) -> np.ndarray:

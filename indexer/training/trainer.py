@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -116,6 +117,7 @@ class Trainer:
         self.metric = selection_metric(config, self.validator)
         self.progress = st.Progress()
         self.best_weights: dict[str, torch.Tensor] | None = None
+        self.baseline_embeddings: np.ndarray | None = None  # the untrained model's, validation
         if config.freeze_backbone:
             self.encoder.backbone.requires_grad_(False)
 
@@ -145,7 +147,8 @@ class Trainer:
                     self.validator.embed(self.encoder)  # times a validation for the budget
         else:
             with self.ledger.phase("baseline"):
-                self.progress.baseline = self.validator.metrics(self.encoder)
+                self.baseline_embeddings = self.validator.embed(self.encoder)
+                self.progress.baseline = self.validator.scores(self.baseline_embeddings)
             logger.info("untrained baseline: %s", _fmt(self.progress.baseline))
         if self.ledger.budget_s is not None:
             fit_to_budget(self, val_s=time.monotonic() - start)
@@ -248,7 +251,8 @@ class Trainer:
         """Load the best weights, measure them, calibrate thresholds and write the checkpoint."""
         if self.best_weights is not None:
             self.encoder.load_state_dict(self.best_weights)
-        metrics = self.validator.metrics(self.encoder)
+        embeddings = self.validator.embed(self.encoder)
+        metrics = self.validator.scores(embeddings)
         calibrations = self.validator.calibrations(self.encoder)  # one per distance
         calibration = calibrations[self.config.distance]
         p = self.progress
@@ -262,7 +266,7 @@ class Trainer:
             "history": p.history,
             "epochs": p.epoch,
         }
-        outcome = judge(self, metrics)
+        outcome = judge(self, metrics, embeddings)
         metadata |= self.extra_metadata | {
             "never_worse": outcome,
             "beats_baseline": outcome["beats_baseline"],
@@ -291,6 +295,9 @@ class Trainer:
                 "config": self.config.to_dict(),
                 "model": self.encoder.state_dict(),
                 "best_weights": self.best_weights,
+                "baseline_embeddings": None
+                if self.baseline_embeddings is None
+                else torch.from_numpy(self.baseline_embeddings),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "progress": vars(self.progress),
@@ -307,6 +314,8 @@ class Trainer:
             raise ConfigError(f"cannot resume {path}: options {clash} differ from the saved run")
         self.encoder.load_state_dict(payload["model"])
         self.best_weights = payload["best_weights"]
+        baseline = payload.get("baseline_embeddings")  # absent in states of older runs
+        self.baseline_embeddings = None if baseline is None else baseline.numpy()
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         self.progress = st.Progress(**payload["progress"])

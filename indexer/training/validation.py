@@ -25,7 +25,8 @@ from indexer.training.retrieval_metrics import (
     retrieval_metrics,
     verification_metrics,
 )
-from indexer.training.verification_pairs import Pairs, forgery_pairs
+from indexer.training.verification_pairs import Pairs, forgery_pairs, writer_of
+from indexer.training.win_confidence import WinConfidence, win_confidence
 
 VIEW_SEED = 12345
 
@@ -80,6 +81,13 @@ class Validator:
         self.images, self.labels = validation_inputs(data, encoder, augment)
         self.distance = distance
         self.forgeries = _forgery_pairs(data, forgery_suffix)
+        by_writer = self.forgeries is not None
+        self.unit_name = "writers" if by_writer else "labels"
+        self.units = (  # what a bootstrap of a verdict resamples, one per input
+            np.asarray([writer_of(data.label_names[c], forgery_suffix) for c in self.labels])
+            if by_writer
+            else self.labels
+        )
 
     def embed(self, encoder: SiameseEncoder) -> Embeddings:
         return embed_tensors(encoder, self.images)
@@ -87,7 +95,25 @@ class Validator:
     def metrics(self, encoder: SiameseEncoder) -> dict[str, float]:
         """Recall@1/5/10 and mAP@R of the current encoder; with forgeries in the validation
         labels also the ROC AUC and EER of every genuine-genuine vs genuine-forgery pair."""
-        embeddings = self.embed(encoder)
+        return self.scores(self.embed(encoder))
+
+    def confidence(
+        self, trained: Embeddings, reference: Embeddings, metric: str
+    ) -> WinConfidence | None:
+        """How sure the win of `trained` over `reference` embeddings of these inputs is."""
+        return win_confidence(
+            trained,
+            reference,
+            self.labels,
+            self.units,
+            metric=metric,
+            distance=self.distance,
+            pairs=self.forgeries,
+            unit_name=self.unit_name,
+        )
+
+    def scores(self, embeddings: Embeddings) -> dict[str, float]:
+        """`metrics` of embeddings of these inputs."""
         metrics = retrieval_metrics(embeddings, self.labels, distance=self.distance)
         if self.forgeries is not None:
             pairs = self.forgeries

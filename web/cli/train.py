@@ -284,8 +284,24 @@ def verdict_lines(verdict: dict[str, Any]) -> list[str]:
         losses.append(
             f"as it started, on {n} held-out labels: {metric} {before:.2f} -> {after:.2f}"
         )
-    if not losses:
+    unclear = []
+    for key, against in (
+        ("starting_confidence", "as it started"),
+        ("default_confidence", "off the shelf"),
+    ):
+        line, clear = confidence_line(verdict.get(key), against)
+        if line:
+            lines.append(line)
+        if clear is False:
+            unclear.append(against)
+    if not losses and not unclear:
         lines.append(f"verdict   training beat the untrained model on {n} held-out labels")
+    if not losses and unclear:
+        lines.append(
+            f"verdict   training did not clearly beat the untrained model ({' and '.join(unclear)}"
+            "): its gain could vanish on other labels; keep serving the current model (the "
+            "checkpoint records beats_baseline false)"
+        )
     for loss in losses:
         lines.append(
             f"verdict   training did not beat the untrained model ({loss}); keep serving "
@@ -297,6 +313,21 @@ def verdict_lines(verdict: dict[str, Any]) -> list[str]:
             "other labels; confirm with `lookalike evaluate` on labels kept apart from training"
         )
     return lines
+
+
+def confidence_line(record: dict[str, Any] | None, against: str) -> tuple[str, bool | None]:
+    """One line on a bootstrap of the verdict (win_confidence), and whether the win is clear;
+    ("", None) when none was measured."""
+    if not record:
+        return "", None
+    clear = bool(record["clear"])
+    return (
+        f"confidence vs {against}: better in {record['p_better']:.0%} of {record['resamples']} "
+        f"redraws of the {record['count']} held-out {record['units']} (gain "
+        f"{record['gain_low']:+.3f} to {record['gain_high']:+.3f}): "
+        + ("a clear win" if clear else f"not a clear win (needs {record['clear_at']:.0%})"),
+        clear,
+    )
 
 
 def budget_lines(report: dict[str, Any]) -> list[str]:

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from indexer.catalog.schema import Embedding, ModelStatus
 from indexer.catalog.settings import Settings
-from indexer.encoder.checkpoint import load_checkpoint, save_checkpoint
+from indexer.encoder.checkpoint import LoadedModel, load_checkpoint, save_checkpoint
 from indexer.encoder.model import EncoderConfig, SiameseEncoder
 from indexer.ingest.celery_app import make_celery
-from indexer.ingest.reindex import drive_reindex, start_reindex
+from indexer.ingest.reindex import drive_reindex, never_worse_warning, start_reindex
 from indexer.ingest.uploads import add_image
 from search.runtime import build_runtime
 from tests.conftest import index_folder
@@ -83,3 +83,25 @@ def test_reindexing_the_serving_model_is_refused(settings: Settings, image_folde
     runtime = build_runtime(settings, load="lazy")
     with pytest.raises(BadRequestError, match="already serving"):
         start_reindex(runtime.sessions, load_checkpoint(Path(str(settings.model))), source=None)
+
+
+def test_reindex_warns_of_a_win_that_was_not_clear() -> None:
+    record = {
+        "metric": "map@r",
+        "starting_model": 0.4,
+        "trained": 0.5,
+        "beats_starting_model": True,
+        "beats_default_model": None,
+        "clear_win": False,
+    }
+    config = EncoderConfig(backbone="small_cnn", embedding_dim=8, input_size=32, pretrained=False)
+    loaded = LoadedModel(SiameseEncoder(config), "v-unclear", {
+        "beats_baseline": False, "never_worse": record})  # fmt: skip
+    warning = never_worse_warning(loaded)
+    assert (
+        warning is not None and "did not clearly beat" in warning and "0.4000 -> 0.5000" in warning
+    )
+    lost = dict(record, beats_starting_model=False, trained=0.3)
+    warning = never_worse_warning(LoadedModel(loaded.encoder, "v-lost", {
+        "beats_baseline": False, "never_worse": lost}))  # fmt: skip
+    assert warning is not None and "did not beat" in warning and "clearly" not in warning

@@ -234,6 +234,8 @@ def test_a_model_that_did_not_beat_the_untrained_one_needs_force_to_serve(
     meta = load_checkpoint(out).metadata
     assert meta["beats_baseline"] is False
     assert meta["never_worse"]["trained"] == meta["never_worse"]["starting_model"]
+    bootstrap = meta["never_worse"]["starting_confidence"]  # of the same embeddings: no gain
+    assert (bootstrap["units"], bootstrap["count"], bootstrap["p_better"]) == ("labels", 2, 0.0)
     assert main(["reindex", "--model", str(out), "--no-progress"]) == 2
     assert "--force" in capsys.readouterr().err
     assert main(["reindex", "--model", str(out), "--no-progress", "--force"]) == 0
@@ -263,3 +265,26 @@ def test_the_verdict_names_its_metric_and_stays_quiet_about_many_labels() -> Non
     assert lines[0].startswith("default   genuine-vs-forgery ROC AUC 0.8400 off the shelf")
     assert lines[-1] == "verdict   training beat the untrained model on 40 held-out labels"
     assert not any("mAP@R" in line or line.startswith("caution") for line in lines)
+
+
+def test_a_win_a_redraw_could_undo_is_not_claimed() -> None:
+    unclear = {
+        "metric": "map@r", "units": "labels", "count": 6, "resamples": 1000, "p_better": 0.71,
+        "gain_low": -0.021, "gain_high": 0.048, "clear": False, "clear_at": 0.95,
+    }  # fmt: skip
+    verdict = {
+        "metric": "map@r", "validation_labels": 6, "trained": 0.5, "starting_model": 0.4,
+        "beats_starting_model": True, "starting_confidence": unclear, "default_model": None,
+        "default_model_note": "", "clear_win": False, "beats_baseline": False,
+    }  # fmt: skip
+    lines = cli_train.verdict_lines(verdict)
+    assert lines[0] == (
+        "confidence vs as it started: better in 71% of 1000 redraws of the 6 held-out labels "
+        "(gain -0.021 to +0.048): not a clear win (needs 95%)"
+    )
+    assert lines[1].startswith("verdict   training did not clearly beat the untrained model (as")
+    assert "beats_baseline false" in lines[1] and lines[2].startswith("caution   6 held-out")
+    clear = unclear | {"p_better": 1.0, "gain_low": 0.05, "clear": True}
+    lines = cli_train.verdict_lines(verdict | {"starting_confidence": clear, "clear_win": True})
+    assert lines[0].endswith("a clear win")
+    assert lines[1] == "verdict   training beat the untrained model on 6 held-out labels"
