@@ -91,12 +91,19 @@ def own_verdict(outcome: dict[str, Any]) -> str:
         said = "did NOT clearly beat it (says so)"
     else:
         said = "did NOT beat it (says so)"
-    shares = [
-        f"{c['p_better']:.0%} of redraws of {c['count']} {c['units']}"
-        for c in (record.get("starting_confidence"), record.get("default_confidence"))
+    found = [
+        (against, c)
+        for against, c in (
+            ("its starting model", record.get("starting_confidence")),
+            ("off the shelf", record.get("default_confidence")),
+        )
         if c
     ]
-    return said + (f" (better in {'; '.join(shares)})" if shares else "")
+    if not found:
+        return said
+    shares = " and ".join(f"{c['p_better']:.0%} against {against}" for against, c in found)
+    units = f"{found[0][1]['count']} validation {found[0][1]['units']}"
+    return f"{said}: better in {shares} of 1000 redraws of its {units}"
 
 
 def table(results: dict[str, Any]) -> str:

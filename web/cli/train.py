@@ -286,7 +286,7 @@ def verdict_lines(verdict: dict[str, Any]) -> list[str]:
         )
     unclear = []
     for key, against in (
-        ("starting_confidence", "as it started"),
+        ("starting_confidence", "the starting model"),
         ("default_confidence", "off the shelf"),
     ):
         line, clear = confidence_line(verdict.get(key), against)

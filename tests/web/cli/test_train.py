@@ -279,10 +279,10 @@ def test_a_win_a_redraw_could_undo_is_not_claimed() -> None:
     }  # fmt: skip
     lines = cli_train.verdict_lines(verdict)
     assert lines[0] == (
-        "confidence vs as it started: better in 71% of 1000 redraws of the 6 held-out labels "
+        "confidence vs the starting model: better in 71% of 1000 redraws of the 6 held-out labels "
         "(gain -0.021 to +0.048): not a clear win (needs 95%)"
     )
-    assert lines[1].startswith("verdict   training did not clearly beat the untrained model (as")
+    assert lines[1].startswith("verdict   training did not clearly beat the untrained model (the")
     assert "beats_baseline false" in lines[1] and lines[2].startswith("caution   6 held-out")
     clear = unclear | {"p_better": 1.0, "gain_low": 0.05, "clear": True}
     lines = cli_train.verdict_lines(verdict | {"starting_confidence": clear, "clear_win": True})
