@@ -112,24 +112,32 @@ def _auc_gains(
     distance: str,
 ) -> np.ndarray:
     """ROC AUC gain (B,) of each draw: each pair weighted by how often its writer is drawn."""
-    scores = [
-        paired_similarities(e, pairs.first, pairs.second, distance=distance)
+    ranked = [  # each pair's rank among the distinct similarities, and how many there are
+        _distinct_ranks(paired_similarities(e, pairs.first, pairs.second, distance=distance))
         for e in (trained, reference)
     ]
     gains = np.full(len(draws), np.nan)
     for b, drawn in enumerate(draws):
         weights = drawn[pair_units]  # (p,)
-        t, r = (weighted_auc(s, pairs.same, weights) for s in scores)
+        t, r = (_ranked_auc(inverse, size, pairs.same, weights) for inverse, size in ranked)
         gains[b] = t - r
     return gains
 
 
 def weighted_auc(scores: np.ndarray, same: np.ndarray, weights: np.ndarray) -> float:
     """ROC AUC with a weight per pair (ties count half); NaN without both kinds of weight."""
+    inverse, size = _distinct_ranks(scores)
+    return _ranked_auc(inverse, size, same, weights)
+
+
+def _distinct_ranks(scores: np.ndarray) -> tuple[np.ndarray, int]:
     values, inverse = np.unique(scores, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    positive = np.bincount(inverse, np.where(same, weights, 0.0), minlength=len(values))
-    negative = np.bincount(inverse, np.where(same, 0.0, weights), minlength=len(values))
+    return inverse.reshape(-1), len(values)
+
+
+def _ranked_auc(inverse: np.ndarray, size: int, same: np.ndarray, weights: np.ndarray) -> float:
+    positive = np.bincount(inverse, np.where(same, weights, 0.0), minlength=size)
+    negative = np.bincount(inverse, np.where(same, 0.0, weights), minlength=size)
     total_pos, total_neg = positive.sum(), negative.sum()
     if total_pos <= 0 or total_neg <= 0:
         return float("nan")
