@@ -102,8 +102,9 @@ def own_verdict(outcome: dict[str, Any]) -> str:
     if not found:
         return said
     shares = " and ".join(f"{c['p_better']:.0%} against {against}" for against, c in found)
-    units = f"{found[0][1]['count']} validation {found[0][1]['units']}"
-    return f"{said}: better in {shares} of 1000 redraws of its {units}"
+    first = found[0][1]
+    units = f"{first['count']} validation {first['units']}"
+    return f"{said}: better in {shares} of {first['resamples']} redraws of its {units}"
 
 
 def table(results: dict[str, Any]) -> str:

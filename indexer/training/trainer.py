@@ -253,7 +253,7 @@ class Trainer:
             self.encoder.load_state_dict(self.best_weights)
         embeddings = self.validator.embed(self.encoder)
         metrics = self.validator.scores(embeddings)
-        calibrations = self.validator.calibrations(self.encoder)  # one per distance
+        calibrations = self.validator.calibrations(embeddings)  # one per distance
         calibration = calibrations[self.config.distance]
         p = self.progress
         metadata: dict[str, Any] = {

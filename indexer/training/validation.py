@@ -124,9 +124,10 @@ class Validator:
             metrics |= {"forgery_auc": verification["roc_auc"], "forgery_eer": verification["eer"]}
         return metrics
 
-    def calibrations(self, encoder: SiameseEncoder) -> dict[str, Calibration]:
-        """Thresholds for every distance, measured on the validation pairs."""
-        return calibrate_embeddings(self.embed(encoder), self.labels)
+    def calibrations(self, embeddings: Embeddings) -> dict[str, Calibration]:
+        """Thresholds for every distance, measured on the validation pairs of `embeddings` of
+        these inputs."""
+        return calibrate_embeddings(embeddings, self.labels)
 
 
 def _forgery_pairs(data: LabelledSet, suffix: str | None) -> Pairs | None:
