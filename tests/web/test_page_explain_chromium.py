@@ -81,6 +81,8 @@ def test_why_explains_the_region_searched_and_names_the_marks_it_leaves_out(
     scale = page.locator("#query-image").evaluate("i => i.clientWidth / i.naturalWidth")
     drag(page, (96 * scale, 0), (192 * scale + 5, 80 * scale))  # clamped to 96,0,192,80
     expect(page.locator("#refine-summary")).to_have_text("Refined by region 96,0,192,80")
+    # the summary is shown as the region search starts; its results, when the status says so
+    expect(page.locator("#status")).to_contain_text("Refined by region 96,0,192,80: 12 results")
     first = results.first  # the quadrant's source image, at 1.000
     expect(first.locator("button.why")).to_have_count(1)
     score = float((first.locator(".score").inner_text()).split()[-1])
